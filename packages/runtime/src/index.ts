@@ -1,1 +1,13 @@
 export * from "./plugin.js";
+export { createHooks } from "./hooks.js";
+export { Runtime, isoSecond, PluginOptionsError } from "./runtime.js";
+export type { RuntimeOptions, PluginUse, LoadedPlugin, PluginStats } from "./runtime.js";
+export { Scheduler } from "./scheduler.js";
+export type { Clock, SchedulerStats } from "./scheduler.js";
+export { loadPlugin, resolvePlugin, packageNameFor, PluginLoadError } from "./loader.js";
+export { createLogger } from "./logger.js";
+export type { Logger, LoggerOptions } from "./logger.js";
+export { redactSecrets, REDACTED } from "./redact.js";
+export { ajv, compile, formatErrors, jsonPath } from "./validation.js";
+export { deepMerge } from "./merge.js";
+export { BASE_DOCUMENT_SCHEMA } from "./schema.js";

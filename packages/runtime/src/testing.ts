@@ -1,1 +1,83 @@
-export {};
+import { pino } from "pino";
+import type { PluginDefinition, Settings } from "./plugin.js";
+import { Runtime } from "./runtime.js";
+import { formatErrors, compile } from "./validation.js";
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A pino logger that keeps every line in `lines`, for asserting what a plugin logged. */
+export function captureLogger(level = "debug"): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const stream = {
+    write(text: string) {
+      const { level: number, ...rest } = JSON.parse(text) as { level: number; msg: string };
+      lines.push({ ...rest, level: pino.levels.labels[number] ?? String(number) });
+    },
+  };
+  return { logger: pino({ level }, stream), lines };
+}
+
+export function testSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    hostname: "test-host",
+    intervalMs: 1000,
+    procfs: "/proc",
+    sysfs: "/sys",
+    dataDir: "./resourcemonitor-data",
+    stateDir: "./resourcemonitor-data/.spool",
+    ...overrides,
+  };
+}
+
+export interface CollectResult {
+  fragment: Record<string, unknown>;
+  logs: LogLine[];
+}
+
+export interface CollectOptions {
+  procfs?: string;
+  sysfs?: string;
+  options?: Record<string, unknown>;
+  /** Ticks to run; the last one's fragment is returned. */
+  ticks?: number;
+  /** Awaited before each tick, e.g. to rewrite a fixture file. */
+  beforeTick?: (index: number) => void | Promise<void>;
+  intervalMs?: number;
+}
+
+/**
+ * Runs a collector plugin the way the agent does (validated options, start, ticks, stop) and returns the
+ * fragment of the last tick. Throws if the fragment fails the plugin's own schema.
+ */
+export async function collectFragment(plugin: PluginDefinition<never>, opts: CollectOptions = {}): Promise<CollectResult> {
+  const { logger, lines } = captureLogger();
+  const settings = testSettings({
+    procfs: opts.procfs ?? "/proc",
+    sysfs: opts.sysfs ?? "/sys",
+    intervalMs: opts.intervalMs ?? 1000,
+  });
+  const runtime = new Runtime({ settings, logger, collectTimeoutMs: 10_000 });
+  runtime.use({ definition: plugin, options: opts.options });
+  let document: Record<string, unknown> | undefined;
+  await runtime.start();
+  try {
+    for (let index = 0; index < (opts.ticks ?? 1); index += 1) {
+      await opts.beforeTick?.(index);
+      document = await runtime.collect(new Date());
+    }
+  } finally {
+    await runtime.stop();
+  }
+  const failure = runtime.plugins[0]?.stats.lastError;
+  if (failure || !document) throw new Error(`plugin ${plugin.name}: ${failure ?? "document failed validation"}`);
+  const { timestamp: _timestamp, hostname: _hostname, ...fragment } = document;
+  if (plugin.fragmentSchema) {
+    const validate = compile(plugin.fragmentSchema);
+    if (!validate(fragment)) throw new Error(`fragment invalid: ${formatErrors(validate.errors).join("; ")}`);
+  }
+  return { fragment, logs: lines };
+}

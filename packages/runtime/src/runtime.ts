@@ -1,0 +1,301 @@
+import type { Tap } from "tapable";
+import type { ValidateFunction } from "ajv";
+import type { Logger } from "pino";
+import { createHooks } from "./hooks.js";
+import { deepMerge } from "./merge.js";
+import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
+import { compile, formatErrors } from "./validation.js";
+import type {
+  EmitReport,
+  Hooks,
+  JsonSchema,
+  MetricsDocument,
+  PluginDefinition,
+  Sample,
+  Settings,
+  SinkOutcome,
+} from "./plugin.js";
+import { RUNTIME_API_VERSION } from "./plugin.js";
+
+export interface RuntimeOptions {
+  settings: Settings;
+  logger: Logger;
+  /** Default time a collector may take per tick; well under the interval. */
+  collectTimeoutMs?: number;
+  /** Default time a sink may take per tick. */
+  emitTimeoutMs?: number;
+}
+
+export interface PluginUse {
+  definition: PluginDefinition<never>;
+  /** Options as configured (without `name`); validated against the plugin's optionsSchema here. */
+  options?: Record<string, unknown>;
+  /** Per-plugin timeout override, in milliseconds. */
+  timeoutMs?: number;
+  /** Where the entry came from, for error messages (e.g. `resourcemonitor.config.yaml $.collectors[2]`). */
+  source?: string;
+}
+
+/** Counters of one plugin since start. */
+export interface PluginStats {
+  runs: number;
+  failures: number;
+  lastError?: string;
+}
+
+export interface LoadedPlugin {
+  readonly index: number;
+  readonly definition: PluginDefinition<never>;
+  readonly options: Record<string, unknown>;
+  readonly timeoutMs: number;
+  readonly stats: PluginStats;
+  readonly validateFragment?: ValidateFunction;
+}
+
+export class PluginOptionsError extends Error {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`${source}: invalid options:\n  ${problems.join("\n  ")}`);
+    this.name = "PluginOptionsError";
+  }
+}
+
+class TimeoutError extends Error {}
+
+type AnyTap = Tap & { fn: (...args: unknown[]) => unknown; type: "sync" | "async" | "promise" };
+
+/** Turns a tap of any style into a function returning a promise. */
+function asPromise(tap: AnyTap): (...args: unknown[]) => Promise<unknown> {
+  const fn = tap.fn;
+  if (tap.type === "promise") return (...args) => Promise.resolve(fn(...args));
+  if (tap.type === "async") {
+    return (...args) => new Promise((resolve, reject) => fn(...args, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result))));
+  }
+  return async (...args) => fn(...args);
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The state of one tick, passed as the `collect` hook's argument. */
+class TickSample implements Sample {
+  readonly fragments = new Map<number, Record<string, unknown>>();
+  constructor(readonly time: Date) {}
+  merge(): void {
+    throw new Error("merge() on the tick itself: use the sample passed to your collect tap");
+  }
+}
+
+/**
+ * Owns the hooks and the plugins tapped into them. Every tap is wrapped where it is registered:
+ * collectors get a timeout, error capture and a fragment schema check; sinks get a timeout and
+ * error capture; a failing plugin costs only its own part of the tick.
+ */
+export class Runtime {
+  readonly hooks: Hooks = createHooks();
+  readonly plugins: LoadedPlugin[] = [];
+  readonly settings: Settings;
+  private readonly logger: Logger;
+  private readonly collectTimeoutMs: number;
+  private readonly emitTimeoutMs: number;
+  private applying: LoadedPlugin | undefined;
+  private readonly validateBase = compile(BASE_DOCUMENT_SCHEMA);
+  private lastDocumentProblem: string | undefined;
+
+  constructor({ settings, logger, collectTimeoutMs, emitTimeoutMs }: RuntimeOptions) {
+    this.settings = settings;
+    this.logger = logger;
+    this.collectTimeoutMs = collectTimeoutMs ?? Math.min(10_000, Math.max(200, settings.intervalMs / 2));
+    this.emitTimeoutMs = emitTimeoutMs ?? Math.max(5_000, settings.intervalMs);
+    this.interceptTaps();
+  }
+
+  /** Validates the plugin's options and lets it tap the hooks. */
+  use({ definition, options = {}, timeoutMs, source = definition.name }: PluginUse): LoadedPlugin {
+    if (definition.apiVersion !== RUNTIME_API_VERSION) {
+      throw new PluginOptionsError(source, [
+        `plugin "${definition.name}" was built for runtime API ${definition.apiVersion}, this runtime has API ${RUNTIME_API_VERSION}`,
+      ]);
+    }
+    const validOptions = structuredClone(options);
+    const validateOptions = compile(definition.optionsSchema);
+    if (!validateOptions(validOptions)) throw new PluginOptionsError(source, formatErrors(validateOptions.errors));
+    const plugin: LoadedPlugin = {
+      index: this.plugins.length,
+      definition,
+      options: validOptions,
+      timeoutMs: timeoutMs ?? (definition.kind === "collector" ? this.collectTimeoutMs : this.emitTimeoutMs),
+      stats: { runs: 0, failures: 0 },
+      validateFragment: definition.fragmentSchema ? compile(definition.fragmentSchema) : undefined,
+    };
+    this.plugins.push(plugin);
+    this.applying = plugin;
+    try {
+      definition.apply({
+        hooks: this.hooks,
+        options: validOptions as never,
+        settings: this.settings,
+        logger: this.logger.child({ plugin: definition.name }),
+      });
+    } finally {
+      this.applying = undefined;
+    }
+    return plugin;
+  }
+
+  /** The document schema: the base plus every loaded collector's fragment schema. */
+  documentSchema(): JsonSchema {
+    const fragments = this.plugins.flatMap((plugin) => (plugin.definition.fragmentSchema ? [plugin.definition.fragmentSchema] : []));
+    return { allOf: [BASE_DOCUMENT_SCHEMA, ...fragments] };
+  }
+
+  async start(): Promise<void> {
+    await this.hooks.start.promise();
+  }
+
+  /** Runs `collect` and `document` for the slot and validates the result; undefined if it is invalid. */
+  async collect(time: Date): Promise<MetricsDocument | undefined> {
+    const tick = new TickSample(time);
+    await this.hooks.collect.promise(tick);
+    const assembled: MetricsDocument = { timestamp: isoSecond(time), hostname: this.settings.hostname };
+    for (const plugin of this.plugins) {
+      const fragment = tick.fragments.get(plugin.index);
+      if (fragment) deepMerge(assembled, fragment);
+    }
+    const document = this.hooks.document.call(assembled);
+    return this.validateDocument(document, [...tick.fragments.keys()]) ? document : undefined;
+  }
+
+  /** Hands the document to every sink; resolves when all answered (or timed out). */
+  async emit(document: MetricsDocument): Promise<EmitReport> {
+    const report: EmitReport = { sinks: [] };
+    emitReports.set(document, report);
+    await this.hooks.emit.promise(document, JSON.stringify(document));
+    await this.hooks.afterEmit.promise(document, report);
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    await this.hooks.stop.promise();
+  }
+
+  private validateDocument(document: MetricsDocument, contributors: number[]): boolean {
+    const problems = this.validateBase(document) ? [] : formatErrors(this.validateBase.errors);
+    for (const index of contributors) {
+      const validate = this.plugins[index]?.validateFragment;
+      if (validate && !validate(document)) problems.push(...formatErrors(validate.errors));
+    }
+    const summary = problems.join("; ") || undefined;
+    if (summary && summary !== this.lastDocumentProblem) {
+      this.logger.error({ problems }, `document failed validation and was not emitted: ${summary}`);
+    } else if (!summary && this.lastDocumentProblem) {
+      this.logger.info("documents validate again");
+    }
+    this.lastDocumentProblem = summary;
+    return !summary;
+  }
+
+  private interceptTaps(): void {
+    this.hooks.collect.intercept({ register: (tap) => this.wrapCollector(tap as AnyTap) });
+    this.hooks.emit.intercept({ register: (tap) => this.wrapSink(tap as AnyTap) });
+    this.hooks.document.intercept({ register: (tap) => this.wrapTransform(tap as AnyTap) });
+  }
+
+  private owner(hook: string): LoadedPlugin {
+    if (!this.applying) throw new Error(`hooks.${hook} may only be tapped from a plugin's apply()`);
+    return this.applying;
+  }
+
+  private wrapCollector(tap: AnyTap): AnyTap {
+    const plugin = this.owner("collect");
+    const run = asPromise(tap);
+    const fn = async (tick: TickSample): Promise<void> => {
+      const fragment: Record<string, unknown> = {};
+      let open = true;
+      const sample: Sample = { time: tick.time, merge: (part) => void (open && deepMerge(fragment, part)) };
+      try {
+        await withTimeout(run(sample), plugin.timeoutMs);
+        const problems = plugin.validateFragment?.(fragment) === false ? formatErrors(plugin.validateFragment.errors) : [];
+        if (problems.length > 0) throw new Error(`fragment failed its schema: ${problems.join("; ")}`);
+        tick.fragments.set(plugin.index, fragment);
+        this.recordSuccess(plugin);
+      } catch (error) {
+        this.recordFailure(plugin, `${errorText(error)}; its fragment is left out of this tick`);
+      } finally {
+        open = false;
+      }
+    };
+    return { ...tap, type: "promise", fn: fn as AnyTap["fn"] };
+  }
+
+  private wrapSink(tap: AnyTap): AnyTap {
+    const plugin = this.owner("emit");
+    const run = asPromise(tap);
+    const fn = async (document: MetricsDocument, json: string): Promise<void> => {
+      const started = performance.now();
+      const outcome: SinkOutcome = { plugin: plugin.definition.name, ok: true, durationMs: 0 };
+      try {
+        await withTimeout(run(document, json), plugin.timeoutMs);
+        this.recordSuccess(plugin);
+      } catch (error) {
+        Object.assign(outcome, { ok: false, error: errorText(error) });
+        this.recordFailure(plugin, `write failed: ${errorText(error)}`);
+      }
+      outcome.durationMs = performance.now() - started;
+      emitReports.get(document)?.sinks.push(outcome);
+    };
+    return { ...tap, type: "promise", fn: fn as AnyTap["fn"] };
+  }
+
+  private wrapTransform(tap: AnyTap): AnyTap {
+    const plugin = this.owner("document");
+    const fn = (document: MetricsDocument): MetricsDocument => {
+      try {
+        const result = tap.fn(structuredClone(document)) as MetricsDocument | undefined;
+        this.recordSuccess(plugin);
+        return result ?? document;
+      } catch (error) {
+        this.recordFailure(plugin, `document transform failed: ${errorText(error)}; skipped this tick`);
+        return document;
+      }
+    };
+    return { ...tap, fn: fn as AnyTap["fn"] };
+  }
+
+  private recordSuccess(plugin: LoadedPlugin): void {
+    const { stats } = plugin;
+    stats.runs += 1;
+    if (stats.lastError === undefined) return;
+    this.logger.info({ plugin: plugin.definition.name, failures: stats.failures }, `plugin ${plugin.definition.name} recovered`);
+    stats.lastError = undefined;
+  }
+
+  /** Warns once per distinct problem, not once per tick. */
+  private recordFailure(plugin: LoadedPlugin, problem: string): void {
+    const { stats } = plugin;
+    stats.runs += 1;
+    stats.failures += 1;
+    const name = plugin.definition.name;
+    if (stats.lastError === problem) {
+      this.logger.debug({ plugin: name, failures: stats.failures }, `plugin ${name}: ${problem}`);
+    } else {
+      this.logger.warn({ plugin: name, failures: stats.failures }, `plugin ${name}: ${problem}`);
+    }
+    stats.lastError = problem;
+  }
+}
+
+const emitReports = new WeakMap<MetricsDocument, EmitReport>();
+
+/** ISO-8601 UTC to the second: `2025-08-05T14:30:22Z`. */
+export function isoSecond(time: Date): string {
+  return `${time.toISOString().slice(0, 19)}Z`;
+}
