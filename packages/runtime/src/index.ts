@@ -11,3 +11,5 @@ export { redactSecrets, REDACTED } from "./redact.js";
 export { ajv, compile, formatErrors, jsonPath } from "./validation.js";
 export { deepMerge } from "./merge.js";
 export { BASE_DOCUMENT_SCHEMA } from "./schema.js";
+export { loadConfig, readKeyValueFile, parseKeyValues, ConfigError, CONFIG_SCHEMA, EXIT_CONFIG, DEFAULT_ENV_FILE } from "./config.js";
+export type { AgentConfig, PluginEntry, LoadConfigOptions, KeyValueFile } from "./config.js";
