@@ -1,1 +1,187 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  createLogger,
+  EXIT_CONFIG,
+  loadConfig,
+  redactSecrets,
+  type AgentConfig,
+  type Logger,
+} from "@resourcemonitor/runtime";
+import { createAgent, runAgent, type AgentParts } from "./agent.js";
+import { describePlugins } from "./describe.js";
+import { DEFAULT_COLLECTORS } from "./preset.js";
+import { VERSION } from "./version.js";
+
+const EXIT_USAGE = 64;
+/** How long shutdown may take (tick in flight, then the plugins' stop) before the process gives up. */
+const STOP_DEADLINE_MS = 15_000;
+
+const USAGE = `Usage: resourcemonitor <command> [options]
+
+Commands:
+  run        sample on the interval and hand each document to the sinks (default)
+  once       print one validated document as JSON on stdout; writes nothing
+  config     print the effective configuration, secrets redacted
+  plugins    list the loaded plugins, their versions and what each contributes
+
+Options:
+  -c, --config FILE      configuration file (default: searched as resourcemonitor.config.*, .resourcemonitorrc*)
+      --env-file FILE    KEY=VALUE file of the original agent (default: /etc/resourcemonitor/config if present)
+      --interval SEC     seconds between samples (UPLOAD_FREQUENCY_SECONDS, default 60)
+      --hostname NAME    host name in the store (HOSTNAME_OVERRIDE, default: system hostname)
+      --bucket NAME      S3 bucket (S3_BUCKET_NAME); without one, the store is --data-dir
+      --region REGION    AWS region (AWS_DEFAULT_REGION, default us-east-1)
+      --prefix PREFIX    key prefix in the store
+      --data-dir DIR     file store when no bucket is set (default ./resourcemonitor-data)
+      --state-dir DIR    agent state (default <data-dir>/.spool)
+      --procfs DIR       proc root the collectors read (default /proc)
+      --sysfs DIR        sys root the collectors read (default /sys)
+      --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info)
+      --json             plugins: print the full schemas as JSON
+  -h, --help             show this help
+  -v, --version          print the version
+
+Exit codes: 0 ok, 64 bad command line, 78 bad configuration, 1 other failure.
+Logs are JSON lines on stderr.`;
+
+const OPTIONS = {
+  config: { type: "string", short: "c" },
+  "env-file": { type: "string" },
+  interval: { type: "string" },
+  hostname: { type: "string" },
+  bucket: { type: "string" },
+  region: { type: "string" },
+  prefix: { type: "string" },
+  "data-dir": { type: "string" },
+  "state-dir": { type: "string" },
+  procfs: { type: "string" },
+  sysfs: { type: "string" },
+  "log-level": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+const COMMANDS: Record<string, (values: Values) => Promise<number>> = { run, once, config: printConfig, plugins };
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`resourcemonitor: ${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return void process.stdout.write(`${USAGE}\n`), 0;
+  if (values.version) return void process.stdout.write(`${VERSION}\n`), 0;
+  const name = positionals[0] ?? "run";
+  const command = COMMANDS[name];
+  if (!command || positionals.length > 1) {
+    process.stderr.write(`resourcemonitor: unknown command "${positionals.join(" ")}"\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(values);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`resourcemonitor: configuration error: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    process.stderr.write(`resourcemonitor: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+async function configure(values: Values): Promise<AgentConfig> {
+  const config = await loadConfig({
+    configFile: values.config,
+    envFile: values["env-file"],
+    defaultCollectors: DEFAULT_COLLECTORS,
+    flags: {
+      interval: values.interval,
+      hostname: values.hostname,
+      bucket: values.bucket,
+      region: values.region,
+      prefix: values.prefix,
+      dataDir: values["data-dir"],
+      stateDir: values["state-dir"],
+      procfs: values.procfs,
+      sysfs: values.sysfs,
+      logLevel: values["log-level"],
+    },
+  });
+  // The KEY=VALUE file may carry AWS credentials for the SDK's default chain; the real environment wins.
+  for (const [key, value] of Object.entries(config.aws)) process.env[key] ??= value;
+  return config;
+}
+
+function loggerFor(config: AgentConfig): Logger {
+  const logger = createLogger({ level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
+  return logger;
+}
+
+async function run(values: Values): Promise<number> {
+  const config = await configure(values);
+  const logger = loggerFor(config);
+  const parts = await createAgent(config, logger);
+  logger.info(
+    {
+      version: VERSION,
+      hostname: config.hostname,
+      intervalSeconds: config.interval,
+      collectors: config.collectors.map((entry) => entry.name),
+      sinks: config.sinks.map((entry) => entry.name),
+      configFile: config.files.config,
+      envFile: config.files.env,
+    },
+    `resourcemonitor ${VERSION} sampling every ${config.interval} s as "${config.hostname}"`,
+  );
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    logger.info({ signal }, `received ${signal}`);
+    controller.abort();
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  await runAgent(parts, config, logger, controller.signal);
+  return 0;
+}
+
+async function once(values: Values): Promise<number> {
+  const config = await configure(values);
+  const logger = loggerFor(config);
+  const { runtime } = await createAgent(config, logger, ["collector"]);
+  await runtime.start();
+  const now = Date.now();
+  const document = await runtime.collect(new Date(now - (now % 1000)));
+  await runtime.stop();
+  if (!document) return 1;
+  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  return 0;
+}
+
+async function printConfig(values: Values): Promise<number> {
+  const config = await configure(values);
+  const { warnings, ...shown } = config;
+  for (const warning of warnings) process.stderr.write(`resourcemonitor: ${warning}\n`);
+  process.stdout.write(`${JSON.stringify(redactSecrets(shown), null, 2)}\n`);
+  return 0;
+}
+
+async function plugins(values: Values): Promise<number> {
+  const config = await configure(values);
+  const parts: AgentParts = await createAgent(config, createLogger({ level: "warn" }));
+  process.stdout.write(describePlugins(parts, values.json === true));
+  return 0;
+}
+
