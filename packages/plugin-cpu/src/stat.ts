@@ -1,0 +1,76 @@
+/**
+ * CPU time counters from /proc/stat and psutil's cpu_percent arithmetic on two snapshots of them.
+ * Columns: user nice system idle iowait irq softirq steal guest guest_nice (kernels print 4 to 10 of them).
+ */
+
+const FIELD_COUNT = 10;
+const MIN_FIELDS = 4;
+const IDLE = 3;
+const IOWAIT = 4;
+const GUEST = 8;
+const GUEST_NICE = 9;
+
+/** The ten counters of one `cpu` line, in clock ticks; columns the kernel does not print are 0. */
+export type CpuTimes = readonly number[];
+
+export interface StatSnapshot {
+  /** The aggregate `cpu ` line. */
+  total: CpuTimes;
+  /** The `cpuN` lines in file order (offline CPUs are simply absent, so the index is not N). */
+  perCpu: CpuTimes[];
+}
+
+function parseCounters(fields: string[]): CpuTimes | null {
+  const counters = fields.slice(1, 1 + FIELD_COUNT).map(Number);
+  if (counters.length < MIN_FIELDS || counters.some((value) => !Number.isFinite(value))) return null;
+  while (counters.length < FIELD_COUNT) counters.push(0);
+  return counters;
+}
+
+/** Parses the `cpu` lines of /proc/stat; every other line (`intr`, `ctxt`, ...) is ignored. Null without an aggregate line. */
+export function parseStat(text: string): StatSnapshot | null {
+  let total: CpuTimes | null = null;
+  const perCpu: CpuTimes[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("cpu")) continue;
+    const fields = line.trim().split(/\s+/);
+    const counters = parseCounters(fields);
+    if (!counters) continue;
+    if (fields[0] === "cpu") total = counters;
+    else if (/^cpu\d+$/.test(fields[0] ?? "")) perCpu.push(counters);
+  }
+  return total ? { total, perCpu } : null;
+}
+
+/** Python's round(value, 1): correctly rounded from the exact binary value, exact ties (x.x25, x.x75) to even. */
+export function roundPercent(value: number): number {
+  const quarters = value * 4;
+  if (Number.isInteger(quarters) && quarters % 2 !== 0) {
+    const tenths = Math.floor(value * 10);
+    return (tenths % 2 === 0 ? tenths : tenths + 1) / 10;
+  }
+  return Number(value.toFixed(1));
+}
+
+/**
+ * Busy share between two snapshots of one line, psutil's cpu_percent: a counter that went backwards counts 0;
+ * guest and guest_nice leave the total (the kernel already counts them in user and nice); idle and iowait are
+ * not busy, steal is. 0.0 when no time passed.
+ */
+export function usagePercent(before: CpuTimes, after: CpuTimes): number {
+  const deltas = after.map((value, field) => Math.max(0, value - (before[field] ?? 0)));
+  const delta = (field: number): number => deltas[field] ?? 0;
+  const total = deltas.reduce((sum, value) => sum + value, 0) - delta(GUEST) - delta(GUEST_NICE);
+  const busy = total - delta(IDLE) - delta(IOWAIT);
+  // Only reachable when guest time grew while user/nice went backwards; psutil would report a meaningless ratio.
+  if (total <= 0 || busy < 0) return 0;
+  return roundPercent((busy / total) * 100);
+}
+
+/** Per-CPU usage, pairing the two snapshots' lines by position and cut to the shorter list (as psutil's zip does). */
+export function perCoreUsage(before: readonly CpuTimes[], after: readonly CpuTimes[]): number[] {
+  const count = Math.min(before.length, after.length);
+  const usage: number[] = [];
+  for (let index = 0; index < count; index += 1) usage.push(usagePercent(before[index] ?? [], after[index] ?? []));
+  return usage;
+}
