@@ -1,1 +1,28 @@
-export {};
+export { PreconditionFailedError, isPreconditionFailed, compareKeys, JSON_CONTENT_TYPE } from "./store.js";
+export type { ObjectStore, StoredObject, PutOptions, ListOptions, Precondition } from "./store.js";
+export { validateHostname, hostnameProblem, MAX_HOSTNAME_BYTES } from "./hostname.js";
+export {
+  LIST_KEY,
+  HISTORY_FOLDER,
+  normalizePrefix,
+  keyTimestamp,
+  collisionSuffix,
+  latestKey,
+  historyPrefix,
+  historyKey,
+  listKey,
+  corruptListKey,
+} from "./keys.js";
+export {
+  mergeHostList,
+  updateHostList,
+  parseListTimestamp,
+  isoSecond,
+  HostListConflictError,
+  HOST_LIST_MAX_AGE_MS,
+  HOST_LIST_MAX_FUTURE_MS,
+  MAX_COLLISION_ATTEMPTS,
+} from "./host-list.js";
+export type { HostList, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
+export { writeSample } from "./write-sample.js";
+export type { SampleDocument, WriteSampleOptions, WrittenSample } from "./write-sample.js";

@@ -1,0 +1,168 @@
+import { hostnameProblem, validateHostname } from "./hostname.js";
+import { corruptListKey, listKey } from "./keys.js";
+import { isPreconditionFailed, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
+
+/** `list.json`: hostname -> when it last uploaded, ISO-8601 UTC to the second (`2025-08-05T14:30:22Z`). */
+export type HostList = Record<string, string>;
+
+/** Entries older than this are dropped whenever a host updates the list. */
+export const HOST_LIST_MAX_AGE_MS = 5 * 60_000;
+/** An entry this far in the future is no clock skew but garbage, and would otherwise never expire. */
+export const HOST_LIST_MAX_FUTURE_MS = 24 * 60 * 60_000;
+/** How many keys `<base>_1`, `_2`… are tried before giving up on finding a free one. */
+export const MAX_COLLISION_ATTEMPTS = 100;
+
+export interface HostListMerge {
+  /** The new list, hostnames in order. */
+  list: HostList;
+  /** The text was no host list (not JSON, not an object, an array with non-strings): rebuilt from this host alone. */
+  corrupt: boolean;
+  /** The text was the legacy array of hostnames; its names were kept with the time `now`. */
+  legacy: boolean;
+  /** Names removed: expired, with a value that is no timestamp, or not a valid hostname. */
+  dropped: string[];
+}
+
+/** ISO-8601 UTC to the second with `Z`, as the document's `timestamp`. */
+export function isoSecond(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+const LIST_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * Milliseconds since the epoch of a list.json value, or `undefined` when it is none. A value without
+ * a zone is UTC, as the original agent wrote it (`datetime.utcnow().isoformat()`).
+ */
+export function parseListTimestamp(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = LIST_TIMESTAMP.exec(value);
+  if (!match) return undefined;
+  const time = Date.parse(match[1] ? value : `${value}Z`);
+  return Number.isNaN(time) ? undefined : time;
+}
+
+type ParsedList = { kind: "corrupt" } | { kind: "object" | "legacy"; entries: [string, unknown][] };
+
+function parseHostList(text: string | undefined, nowStamp: string): ParsedList {
+  if (text === undefined) return { kind: "object", entries: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "corrupt" };
+  }
+  if (Array.isArray(value)) {
+    if (!value.every((name) => typeof name === "string")) return { kind: "corrupt" };
+    return { kind: "legacy", entries: value.map((name: string) => [name, nowStamp]) };
+  }
+  if (typeof value !== "object" || value === null) return { kind: "corrupt" };
+  return { kind: "object", entries: Object.entries(value) };
+}
+
+/** The entry's time as ISO to the second, or `undefined` when it must be dropped. */
+function keptStamp(name: string, value: unknown, now: number, maxAgeMs: number): string | undefined {
+  if (hostnameProblem(name)) return undefined;
+  const time = parseListTimestamp(value);
+  if (time === undefined || now - time > maxAgeMs || time - now > HOST_LIST_MAX_FUTURE_MS) return undefined;
+  return isoSecond(new Date(time));
+}
+
+/**
+ * The list after `host` uploaded at `now`: its own entry set to `now`, entries older than `maxAgeMs`
+ * (or with a value that is no timestamp, or a name that is no valid hostname) dropped, a legacy array
+ * of names converted, anything else that is no host list treated as corrupt and rebuilt from `host`.
+ */
+export function mergeHostList(currentText: string | undefined, host: string, now: Date, maxAgeMs = HOST_LIST_MAX_AGE_MS): HostListMerge {
+  validateHostname(host);
+  const nowStamp = isoSecond(now);
+  const parsed = parseHostList(currentText, nowStamp);
+  if (parsed.kind === "corrupt") return { list: Object.fromEntries([[host, nowStamp]]), corrupt: true, legacy: false, dropped: [] };
+  // A Map, then Object.fromEntries: a name like "__proto__" stays an ordinary entry.
+  const kept = new Map<string, string>();
+  const dropped: string[] = [];
+  for (const [name, value] of parsed.entries) {
+    if (name === host) continue;
+    const stamp = keptStamp(name, value, now.getTime(), maxAgeMs);
+    if (stamp === undefined) dropped.push(name);
+    else kept.set(name, stamp);
+  }
+  kept.set(host, nowStamp);
+  const list = Object.fromEntries([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { list, corrupt: false, legacy: parsed.kind === "legacy", dropped };
+}
+
+export interface UpdateHostListOptions {
+  prefix?: string;
+  /** Reads and conditional writes before giving up (default 10). */
+  maxAttempts?: number;
+  maxAgeMs?: number;
+  /** First backoff after a conflict; doubles each time up to `maxDelayMs`, full jitter (default 25 ms, 1000 ms). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface HostListUpdate extends HostListMerge {
+  key: string;
+  /** How many read-merge-write rounds it took (1 without conflict). */
+  attempts: number;
+  /** Keys under which unreadable list.json texts were kept before the list was rebuilt. */
+  corruptCopies: string[];
+}
+
+/** Thrown when other writers changed list.json between every read and write, `maxAttempts` times. */
+export class HostListConflictError extends Error {
+  constructor(readonly key: string, readonly attempts: number) {
+    super(`could not update ${key}: it changed between read and write ${attempts} times in a row (other hosts writing it); will try again next upload`);
+    this.name = "HostListConflictError";
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function backoffMs(attempt: number, baseDelayMs: number, maxDelayMs: number): number {
+  return Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+}
+
+/** Writes `text` under `<prefix>list.json.corrupt-<time>[_n]`, never over an existing key. */
+async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, prefix: string): Promise<string> {
+  for (let attempt = 0; attempt < MAX_COLLISION_ATTEMPTS; attempt += 1) {
+    const key = corruptListKey(now, prefix, attempt);
+    try {
+      await store.put(key, text, { ifNoneMatch: "*", contentType: "text/plain; charset=utf-8" });
+      return key;
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+    }
+  }
+  throw new Error(`could not keep the corrupt ${listKey(prefix)} aside: ${MAX_COLLISION_ATTEMPTS} keys named after ${now.toISOString()} are taken`);
+}
+
+/**
+ * Upserts `host` into list.json with compare-and-swap: read it with its version, merge, write it back
+ * only if unchanged (or only if still absent), and on a conflict re-read and retry after a jittered,
+ * growing pause. No concurrent writer's entry is lost. A corrupt list is first kept aside, then rebuilt.
+ */
+export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
+  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000 } = options;
+  const key = listKey(prefix);
+  const corruptCopies: string[] = [];
+  const keptTexts = new Set<string>();
+  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    const current = await store.get(key);
+    const merged = mergeHostList(current?.body, host, now, maxAgeMs);
+    if (merged.corrupt && current && !keptTexts.has(current.body)) {
+      corruptCopies.push(await keepCorruptCopy(store, current.body, now, prefix));
+      keptTexts.add(current.body);
+    }
+    const condition = current ? { ifMatch: current.version } : { ifNoneMatch: "*" as const };
+    try {
+      await store.put(key, `${JSON.stringify(merged.list, null, 2)}\n`, { ...condition, contentType: JSON_CONTENT_TYPE });
+      return { ...merged, key, attempts: attempt, corruptCopies };
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+    }
+    if (attempt < maxAttempts) await sleep(backoffMs(attempt, baseDelayMs, maxDelayMs));
+  }
+  throw new HostListConflictError(key, maxAttempts);
+}

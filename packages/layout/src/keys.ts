@@ -1,0 +1,76 @@
+import { hasControlCharacter, validateHostname } from "./hostname.js";
+
+export const LIST_KEY = "list.json";
+export const HISTORY_FOLDER = "history";
+
+function prefixProblem(prefix: string): string | undefined {
+  if (prefix.startsWith("/")) return "starts with '/' (keys are relative)";
+  if (prefix.includes("\\")) return "contains '\\'";
+  if (hasControlCharacter(prefix)) return "contains a control character";
+  const segments = prefix.slice(0, -1).split("/");
+  if (segments.includes("")) return "has an empty segment ('//')";
+  if (segments.includes(".") || segments.includes("..")) return "has a '.' or '..' segment";
+  return undefined;
+}
+
+/**
+ * The key prefix as every key function uses it: `""`, or `/`-separated segments ending in `/`
+ * (`monitoring` becomes `monitoring/`). Throws when the prefix could escape or confuse the layout.
+ */
+export function normalizePrefix(prefix = ""): string {
+  if (prefix === "") return "";
+  const withSlash = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  const problem = prefixProblem(withSlash);
+  if (problem) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}: ${problem}`);
+  return withSlash;
+}
+
+function twoDigits(value: number): string {
+  return String(value).padStart(2, "0");
+}
+
+/** `YYYYMMDD_HHMMSS` in UTC, the time part of history keys. */
+export function keyTimestamp(date: Date): string {
+  const year = date.getUTCFullYear();
+  if (!Number.isFinite(date.getTime()) || year < 0 || year > 9999) throw new RangeError(`cannot name a key after the time ${String(date)}`);
+  const day = `${String(year).padStart(4, "0")}${twoDigits(date.getUTCMonth() + 1)}${twoDigits(date.getUTCDate())}`;
+  return `${day}_${twoDigits(date.getUTCHours())}${twoDigits(date.getUTCMinutes())}${twoDigits(date.getUTCSeconds())}`;
+}
+
+/**
+ * `""` for the first key of a second, then `_1` … `_9`, `_91` … `_99`, `_991` …: every suffix sorts
+ * after the one before it and before the next second (`.` < `1`…`9` < `_` in byte order).
+ */
+export function collisionSuffix(attempt: number): string {
+  if (!Number.isInteger(attempt) || attempt < 0) throw new RangeError(`collision attempt must be a whole number, got ${attempt}`);
+  if (attempt === 0) return "";
+  return `_${"9".repeat(Math.floor((attempt - 1) / 9))}${((attempt - 1) % 9) + 1}`;
+}
+
+/** `<prefix><host>.json`: the host's latest document. */
+export function latestKey(host: string, prefix = ""): string {
+  return `${normalizePrefix(prefix)}${validateHostname(host)}.json`;
+}
+
+/** `<prefix>history/<host>/`: where the host's history lives (for `list`). */
+export function historyPrefix(host: string, prefix = ""): string {
+  return `${normalizePrefix(prefix)}${HISTORY_FOLDER}/${validateHostname(host)}/`;
+}
+
+/** `<prefix>history/<host>/<YYYYMMDD_HHMMSS>[_n].json`, UTC; `attempt` > 0 adds a collision suffix. */
+export function historyKey(host: string, date: Date, prefix = "", attempt = 0): string {
+  return `${historyPrefix(host, prefix)}${keyTimestamp(date)}${collisionSuffix(attempt)}.json`;
+}
+
+/** `<prefix>list.json`. */
+export function listKey(prefix = ""): string {
+  return `${normalizePrefix(prefix)}${LIST_KEY}`;
+}
+
+/**
+ * `<prefix>list.json.corrupt-<YYYYMMDD_HHMMSS>[_n]`: where an unreadable list.json is kept. It does
+ * not end in `.json`, so no `<host>.json` can ever be this key.
+ */
+export function corruptListKey(date: Date, prefix = "", attempt = 0): string {
+  return `${listKey(prefix)}.corrupt-${keyTimestamp(date)}${collisionSuffix(attempt)}`;
+}

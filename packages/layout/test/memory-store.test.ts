@@ -1,0 +1,3 @@
+import { objectStoreConformance, MemoryStore } from "../src/testing.js";
+
+objectStoreConformance("MemoryStore", async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));
