@@ -3,7 +3,7 @@ import { CpuCollector, type CpuOptions } from "./collector.js";
 
 export { CpuCollector, MIN_WINDOW_MS } from "./collector.js";
 export type { CpuFragment, CpuOptions } from "./collector.js";
-export { parseStat, usagePercent, perCoreUsage, roundPercent } from "./stat.js";
+export { parseStat, usagePercent, perCoreUsage } from "./stat.js";
 export type { CpuTimes, StatSnapshot } from "./stat.js";
 export { parseCpuinfo, cpuinfoMhz, physicalCoresFromCpuinfo } from "./cpuinfo.js";
 export { physicalCoresFromSysfs } from "./topology.js";

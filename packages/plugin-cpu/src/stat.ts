@@ -1,3 +1,4 @@
+import { roundPercent } from "@resourcemonitor/runtime";
 /**
  * CPU time counters from /proc/stat and psutil's cpu_percent arithmetic on two snapshots of them.
  * Columns: user nice system idle iowait irq softirq steal guest guest_nice (kernels print 4 to 10 of them).
@@ -40,16 +41,6 @@ export function parseStat(text: string): StatSnapshot | null {
     else if (/^cpu\d+$/.test(fields[0] ?? "")) perCpu.push(counters);
   }
   return total ? { total, perCpu } : null;
-}
-
-/** Python's round(value, 1): correctly rounded from the exact binary value, exact ties (x.x25, x.x75) to even. */
-export function roundPercent(value: number): number {
-  const quarters = value * 4;
-  if (Number.isInteger(quarters) && quarters % 2 !== 0) {
-    const tenths = Math.floor(value * 10);
-    return (tenths % 2 === 0 ? tenths : tenths + 1) / 10;
-  }
-  return Number(value.toFixed(1));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseStat, perCoreUsage, roundPercent, usagePercent } from "../src/stat.js";
+import { parseStat, perCoreUsage, usagePercent } from "../src/stat.js";
 
 test("parseStat reads the aggregate and per-CPU lines and ignores intr, ctxt and the rest", () => {
   const text = [
@@ -70,25 +70,6 @@ test("usagePercent is 0.0 when no time passed, and rounds to 1 decimal", () => {
 test("usagePercent matches Python's round() on exact ties: 49/400 is 12.25, which Python rounds to 12.2", () => {
   assert.equal(usagePercent(times(0, 0, 0, 0), times(49, 0, 0, 351)), 12.2);
   assert.equal(usagePercent(times(0, 0, 0, 0), times(51, 0, 0, 349)), 12.8);
-});
-
-test("roundPercent is Python's round(x, 1)", () => {
-  // Values checked against CPython 3: round(x, 1).
-  const cases: [number, number][] = [
-    [12.25, 12.2],
-    [12.75, 12.8],
-    [0.25, 0.2],
-    [0.15, 0.1],
-    [0.35, 0.3],
-    [0.05, 0.1],
-    [2.675, 2.7],
-    [20.875, 20.9],
-    [99.95, 100],
-    [100, 100],
-    [0, 0],
-    [(1 / 3) * 100, 33.3],
-  ];
-  for (const [value, rounded] of cases) assert.equal(roundPercent(value), rounded, `round(${value}, 1)`);
 });
 
 test("perCoreUsage pairs CPUs by position and cuts to the shorter list", () => {

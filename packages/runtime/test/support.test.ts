@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deepMerge, jsonPath, loadPlugin, packageNameFor, redactSecrets } from "../src/index.js";
+import { deepMerge, jsonPath, roundPercent, loadPlugin, packageNameFor, redactSecrets } from "../src/index.js";
 
 test("redactSecrets hides secret-looking keys at any depth and keeps the rest", () => {
   const config = { bucket: "b", aws: { AWS_SECRET_ACCESS_KEY: "s3cr3t", AWS_ACCESS_KEY_ID: "AKIA", region: "eu" }, sinks: [{ name: "http", headers: { authorization: "Bearer x" }, token: null }] };
@@ -42,4 +42,23 @@ test("loadPlugin loads a plugin by path and refuses what is not one", async () =
   await assert.rejects(loadPlugin("collector", "./not.mjs", [directory]), /does not export a resourcemonitor plugin/);
   await assert.rejects(loadPlugin("collector", "./broken.mjs", [directory]), /cannot load collector plugin "\.\/broken\.mjs"/);
   await assert.rejects(loadPlugin("collector", "nosuch", [directory]), /cannot find collector plugin "nosuch": no package @resourcemonitor\/plugin-nosuch/);
+});
+
+test("roundPercent is Python's round(x, 1)", () => {
+  // Values checked against CPython 3: round(x, 1).
+  const cases: [number, number][] = [
+    [12.25, 12.2],
+    [12.75, 12.8],
+    [0.25, 0.2],
+    [0.15, 0.1],
+    [0.35, 0.3],
+    [0.05, 0.1],
+    [2.675, 2.7],
+    [20.875, 20.9],
+    [99.95, 100],
+    [100, 100],
+    [0, 0],
+    [(1 / 3) * 100, 33.3],
+  ];
+  for (const [value, rounded] of cases) assert.equal(roundPercent(value), rounded, `round(${value}, 1)`);
 });
