@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@resourcemonitor/runtime";
-import { estimateAvailable, parseMeminfo, swapMemory, virtualMemory, type SwapMemory, type VirtualMemory } from "./meminfo.js";
+import { estimateInputs, freePlusCached, kernelEstimate, parseMeminfo, swapMemory, virtualMemory, type Meminfo, type SwapMemory, type VirtualMemory } from "./meminfo.js";
+import { hostPageSize } from "./pagesize.js";
 
 export interface MemoryFragment {
   virtual: VirtualMemory;
@@ -10,49 +10,64 @@ export interface MemoryFragment {
 }
 
 /*
- * /proc/meminfo is read synchronously: it is generated from kernel memory, and a synchronous read costs a few
+ * Files are read synchronously: procfs is generated from kernel memory, and a synchronous read costs a few
  * microseconds where fs/promises costs 100+ µs of thread-pool hops (the agent's budget is 1 ms per tick).
  */
 export class MemoryCollector {
+  private readonly meminfoPath: string;
+  private readonly zoneinfoPath: string;
   private pageSize: number | undefined;
-  private warnedEstimate = false;
+  private announcedEstimate = false;
 
   constructor(
-    private readonly procfs: string,
+    procfs: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.meminfoPath = join(procfs, "meminfo");
+    this.zoneinfoPath = join(procfs, "zoneinfo");
+  }
 
+  /** Throws when meminfo is unreadable or lacks MemTotal/MemFree: no figure can be given, and the runtime reports it. */
   read(): MemoryFragment {
-    const fields = parseMeminfo(readFileSync(join(this.procfs, "meminfo"), "utf8"));
-    const reported = fields.get("MemAvailable");
-    const available = reported ? reported : this.estimate(fields);
-    return { virtual: virtualMemory(fields, available), swap: swapMemory(fields) };
+    const fields = parseMeminfo(readFileSync(this.meminfoPath, "utf8"));
+    const total = this.required(fields, "MemTotal");
+    const free = this.required(fields, "MemFree");
+    // MemAvailable reads 0 on some kernels and containers (psutil issue #1915): treated as missing.
+    const available = fields.get("MemAvailable") || this.estimateAvailable(fields);
+    return { virtual: virtualMemory(total, free, available), swap: swapMemory(fields) };
   }
 
-  /** Kernels before 3.14 (or a MemAvailable of 0): rebuild the estimate; zoneinfo is read only on this path. */
-  private estimate(fields: Map<string, number>): number {
-    if (!this.warnedEstimate) {
-      this.logger.info("/proc/meminfo has no usable MemAvailable (kernel < 3.14?): estimating it from /proc/zoneinfo as the kernel does");
-      this.warnedEstimate = true;
+  private required(fields: Meminfo, name: string): number {
+    const value = fields.get(name);
+    if (value === undefined) throw new Error(`${this.meminfoPath} has no ${name} line`);
+    return value;
+  }
+
+  /** Kernels before 3.14: the kernel's own estimate from zoneinfo watermarks, else MemFree + Cached, as psutil does. */
+  private estimateAvailable(fields: Meminfo): number {
+    const inputs = estimateInputs(fields);
+    const zoneinfo = inputs && this.readZoneinfo();
+    if (inputs && zoneinfo !== undefined) {
+      this.announceEstimate(`the kernel 3.14 estimate from ${this.zoneinfoPath} low watermarks`);
+      this.pageSize ??= hostPageSize();
+      return kernelEstimate(inputs, zoneinfo, this.pageSize);
     }
-    let zoneinfo: string | undefined;
+    const missing = inputs ? `${this.zoneinfoPath} is unreadable` : "Active(file), Inactive(file) or SReclaimable is missing";
+    this.announceEstimate(`MemFree + Cached (${missing})`);
+    return freePlusCached(fields);
+  }
+
+  private readZoneinfo(): string | undefined {
     try {
-      zoneinfo = readFileSync(join(this.procfs, "zoneinfo"), "utf8");
+      return readFileSync(this.zoneinfoPath, "utf8");
     } catch {
-      zoneinfo = undefined;
+      return undefined;
     }
-    return estimateAvailable(fields, zoneinfo, this.hostPageSize());
   }
 
-  /** The running host's page size; asked once, and only on the old-kernel path. */
-  private hostPageSize(): number {
-    if (this.pageSize === undefined) {
-      try {
-        this.pageSize = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8", timeout: 2000 }).trim()) || 4096;
-      } catch {
-        this.pageSize = 4096;
-      }
-    }
-    return this.pageSize;
+  private announceEstimate(method: string): void {
+    if (this.announcedEstimate) return;
+    this.announcedEstimate = true;
+    this.logger.info(`${this.meminfoPath} has no usable MemAvailable (kernel < 3.14?): available is ${method}`);
   }
 }

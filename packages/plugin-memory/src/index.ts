@@ -3,8 +3,9 @@ import { MemoryCollector } from "./collector.js";
 
 export { MemoryCollector } from "./collector.js";
 export type { MemoryFragment } from "./collector.js";
-export { parseMeminfo, sumLowWatermarks, estimateAvailable, virtualMemory, swapMemory } from "./meminfo.js";
-export type { Meminfo, VirtualMemory, SwapMemory } from "./meminfo.js";
+export { parseMeminfo, sumLowWatermarks, estimateInputs, kernelEstimate, freePlusCached, virtualMemory, swapMemory } from "./meminfo.js";
+export { hostPageSize, pageSizeFromAuxv } from "./pagesize.js";
+export type { Meminfo, EstimateInputs, VirtualMemory, SwapMemory } from "./meminfo.js";
 
 const PLUGIN_NAME = "memory";
 
@@ -29,7 +30,7 @@ const FRAGMENT_SCHEMA: JsonSchema = {
         swap: {
           type: "object",
           required: ["total", "used", "free", "percent"],
-          description: "Swap, bytes; null when /proc/meminfo has no swap lines.",
+          description: "Swap, bytes; used = SwapTotal - SwapFree. A field is null when its meminfo line is missing (used and percent need both).",
           properties: { total: nullable(BYTES), used: nullable(BYTES), free: nullable(BYTES), percent: nullable(PERCENT) },
         },
       },

@@ -9,8 +9,8 @@ export function parseMeminfo(text: string): Meminfo {
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
     // Split on the colon, not on whitespace: `ShadowCallStack:10373888 kB` has no space after it.
-    const value = Number(line.slice(colon + 1).trim().split(/\s+/)[0]);
-    if (Number.isFinite(value)) fields.set(line.slice(0, colon), value * 1024);
+    const token = line.slice(colon + 1).trim().split(/\s+/)[0] ?? "";
+    if (/^\d+$/.test(token)) fields.set(line.slice(0, colon), Number(token) * 1024);
   }
   return fields;
 }
@@ -23,6 +23,11 @@ export function sumLowWatermarks(zoneinfo: string): number {
     if (words[0] === "low" && words.length >= 2) pages += Number(words[1]) || 0;
   }
   return pages;
+}
+
+/** psutil's usage_percent: rounded to 1 decimal as Python's round() does, and 0.0 (not NaN) for a zero total. */
+function percentOf(part: number, total: number): number {
+  return total === 0 ? 0 : roundPercent((part / total) * 100);
 }
 
 export interface VirtualMemory {
@@ -40,37 +45,51 @@ export interface SwapMemory {
   percent: number | null;
 }
 
-/**
- * The kernel 3.14 MemAvailable estimate, for kernels without the field (or reading 0), as psutil rebuilds it.
- * `zoneinfo` is undefined when it could not be read; then, or when an input is missing, MemFree + Cached.
- */
-export function estimateAvailable(fields: Meminfo, zoneinfo: string | undefined, pageSize: number): number {
-  const free = fields.get("MemFree") ?? 0;
+/** What the kernel 3.14 MemAvailable estimate needs from meminfo; undefined when a field is missing (kernel < 2.6.28). */
+export interface EstimateInputs {
+  free: number;
+  pageCache: number;
+  reclaimable: number;
+}
+
+export function estimateInputs(fields: Meminfo): EstimateInputs | undefined {
+  const free = fields.get("MemFree");
   const activeFile = fields.get("Active(file)");
   const inactiveFile = fields.get("Inactive(file)");
   const reclaimable = fields.get("SReclaimable");
-  if (zoneinfo === undefined || activeFile === undefined || inactiveFile === undefined || reclaimable === undefined) {
-    return free + (fields.get("Cached") ?? 0);
-  }
+  if (free === undefined || activeFile === undefined || inactiveFile === undefined || reclaimable === undefined) return undefined;
+  return { free, pageCache: activeFile + inactiveFile, reclaimable };
+}
+
+/** The kernel 3.14 MemAvailable estimate (kernel commit 34e431b0ae39), as psutil rebuilds it; bytes, truncated. */
+export function kernelEstimate({ free, pageCache, reclaimable }: EstimateInputs, zoneinfo: string, pageSize: number): number {
   const low = sumLowWatermarks(zoneinfo) * pageSize;
-  const pageCache = activeFile + inactiveFile;
   return Math.trunc(free - low + pageCache - Math.min(pageCache / 2, low) + reclaimable - Math.min(reclaimable / 2, low));
 }
 
-/** psutil >= 7.1 virtual_memory(): used = total - available, as procps-ng `free` computes it. */
-export function virtualMemory(fields: Meminfo, available: number): VirtualMemory {
-  const total = fields.get("MemTotal") ?? 0;
-  const free = fields.get("MemFree") ?? 0;
-  let usable = Math.max(0, available);
-  if (usable > total) usable = free; // a container showing the host's figures: psutil falls back to MemFree
-  return { total, available: usable, used: total - usable, percent: total === 0 ? 0 : roundPercent(((total - usable) / total) * 100), free };
+/** psutil's last resort when the estimate's inputs are missing: MemFree + Cached (Cached without SReclaimable). */
+export function freePlusCached(fields: Meminfo): number {
+  return (fields.get("MemFree") ?? 0) + (fields.get("Cached") ?? 0);
 }
 
-/** psutil swap_memory(); null fields when /proc/meminfo has no swap lines at all. */
+/**
+ * psutil >= 7.1 virtual_memory(): used = total - available, as procps-ng `free` computes it.
+ * `available` is MemAvailable or its estimate; `free` is MemFree.
+ */
+export function virtualMemory(total: number, free: number, available: number): VirtualMemory {
+  let usable = Math.max(0, available);
+  if (usable > total) usable = free; // a container showing the host's figures: psutil falls back to MemFree
+  return { total, available: usable, used: total - usable, percent: percentOf(total - usable, total), free };
+}
+
+/**
+ * psutil swap_memory(): used = SwapTotal - SwapFree. A missing line gives null (psutil would ask sysinfo(2) about
+ * the live kernel, which is wrong when procfs is another root), and so do used and percent, which need both.
+ */
 export function swapMemory(fields: Meminfo): SwapMemory {
-  const total = fields.get("SwapTotal");
-  const free = fields.get("SwapFree");
-  if (total === undefined || free === undefined) return { total: null, used: null, free: null, percent: null };
+  const total = fields.get("SwapTotal") ?? null;
+  const free = fields.get("SwapFree") ?? null;
+  if (total === null || free === null) return { total, used: null, free, percent: null };
   const used = total - free;
-  return { total, used, free, percent: total === 0 ? 0 : roundPercent((used / total) * 100) };
+  return { total, used, free, percent: percentOf(used, total) };
 }
