@@ -1,8 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   closeSync,
   fstatSync,
-  futimesSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -13,7 +12,6 @@ import {
   statSync,
   unlinkSync,
   writeFileSync,
-  type BigIntStats,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import {
@@ -65,9 +63,12 @@ function hiddenSibling(file: string, suffix: string): string {
   return join(dirname(file), short);
 }
 
-/** Changes with every write: a write renames or links a new inode into place and sets its mtime. */
-function versionOf(stats: BigIntStats): string {
-  return `${stats.ino}-${stats.mtimeNs}-${stats.size}`;
+/**
+ * A digest of the content, as an S3 ETag is: it changes whenever the body does. Inode numbers and mtimes
+ * cannot serve (inodes are reused, file-system clocks are coarse), and a digest costs no system call.
+ */
+function versionOf(body: string): string {
+  return createHash("sha1").update(body).digest("base64url");
 }
 
 /** The open descriptor of an existing file, or `undefined` when there is none. */
@@ -110,8 +111,8 @@ class FileStore implements ObjectStore {
   readonly description: string;
   private readonly lockStaleMs: number;
   private readonly lockTimeoutMs: number;
-  /** The last mtime this process gave a file: every new one is later, so versions never repeat. */
-  private lastMtimeNs = 0n;
+  /** Numbers this process's temporary files: unique with the pid, without asking for random bytes. */
+  private tempCounter = 0;
 
   constructor(readonly root: string, options: FileStoreOptions) {
     this.description = root;
@@ -123,10 +124,9 @@ class FileStore implements ObjectStore {
     const descriptor = openIfPresent(this.pathOf(key));
     if (descriptor === undefined) return undefined;
     try {
-      // Version and body from one open file: a rename in between cannot pair them wrongly.
-      const stats = fstatSync(descriptor, { bigint: true });
-      if (!stats.isFile()) return undefined;
-      return { body: readFileSync(descriptor, "utf8"), version: versionOf(stats) };
+      if (!fstatSync(descriptor).isFile()) return undefined;
+      const body = readFileSync(descriptor, "utf8");
+      return { body, version: versionOf(body) };
     } finally {
       closeSync(descriptor);
     }
@@ -197,20 +197,19 @@ class FileStore implements ObjectStore {
 
   private async replaceIfMatch(key: string, file: string, body: string, expected: string): Promise<{ version: string }> {
     return this.withLock(file, () => {
-      const current = this.statOpened(file);
-      if (!current?.isFile() || versionOf(current) !== expected) throw new PreconditionFailedError(key, "ifMatch");
-      const temp = this.writeTemp(file, body, current.mtimeNs);
+      const current = this.readIfPresent(file);
+      if (current === undefined || versionOf(current) !== expected) throw new PreconditionFailedError(key, "ifMatch");
+      const temp = this.writeTemp(file, body);
       this.moveIntoPlace(temp, file);
       return { version: temp.version };
     });
   }
 
-  /** Stats through an open file, not the path: on NFS, opening revalidates what a path stat may serve from cache. */
-  private statOpened(file: string): BigIntStats | undefined {
+  private readIfPresent(file: string): string | undefined {
     const descriptor = openIfPresent(file);
     if (descriptor === undefined) return undefined;
     try {
-      return fstatSync(descriptor, { bigint: true });
+      return fstatSync(descriptor).isFile() ? readFileSync(descriptor, "utf8") : undefined;
     } finally {
       closeSync(descriptor);
     }
@@ -229,18 +228,11 @@ class FileStore implements ObjectStore {
    * Writes `body` to a new hidden file next to `file` and returns its version. No fsync: latest and
    * list.json are rewritten next tick, and durability of undelivered documents is the spool's job.
    */
-  private writeTemp(file: string, body: string, notBeforeNs = 0n): TempFile {
-    const path = hiddenSibling(file, `${PID}.${randomBytes(4).toString("hex")}.tmp`);
-    const descriptor = this.openNew(path);
+  private writeTemp(file: string, body: string): TempFile {
+    const { path, descriptor } = this.openTemp(file);
     try {
       writeFileSync(descriptor, body, "utf8");
-      // Inode numbers are reused and file-system clocks are coarse: without a later mtime, a rewrite of
-      // the same size could bring back an old version and let a stale compare-and-swap through.
-      const mtime = this.nextMtime(notBeforeNs);
-      futimesSync(descriptor, mtime, mtime);
-      const stats = fstatSync(descriptor, { bigint: true });
-      this.lastMtimeNs = stats.mtimeNs;
-      return { path, version: versionOf(stats) };
+      return { path, version: versionOf(body) };
     } catch (error) {
       removeQuietly(path);
       throw error;
@@ -249,15 +241,16 @@ class FileStore implements ObjectStore {
     }
   }
 
-  /**
-   * Seconds since the epoch: now, but at least 10 µs past this process's last write and `notBeforeNs`.
-   * Seconds as a double reach the file system up to about 1 µs short, so "later" needs that margin.
-   */
-  private nextMtime(notBeforeNs: bigint): number {
-    const marginNs = 10_000n;
-    let next = BigInt(Date.now()) * 1_000_000n;
-    for (const floor of [this.lastMtimeNs + marginNs, notBeforeNs + marginNs]) if (next < floor) next = floor;
-    return Number(next) / 1e9;
+  /** A new temporary file; a name left behind by a crashed process with our pid is skipped. */
+  private openTemp(file: string): { path: string; descriptor: number } {
+    for (let attempt = 0; ; attempt += 1) {
+      const path = hiddenSibling(file, `${PID}.${(this.tempCounter += 1)}.tmp`);
+      try {
+        return { path, descriptor: this.openNew(path) };
+      } catch (error) {
+        if (!hasCode(error, "EEXIST") || attempt >= 100) throw error;
+      }
+    }
   }
 
   /** Opens a file that must not exist yet, creating its folders when they are missing. */
