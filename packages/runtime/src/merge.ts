@@ -2,11 +2,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Merges `source` into `target`: plain objects recursively, everything else (arrays too) replaced. */
-export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Merges `source` into `target`: plain objects recursively, everything else (arrays too) replaced.
+ * `onReplace` hears of every value that was already there and got replaced.
+ */
+export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
     const current = target[key];
-    target[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    if (isPlainObject(current) && isPlainObject(value)) {
+      deepMerge(current, value, onReplace);
+    } else {
+      if (current !== undefined) onReplace?.(key);
+      target[key] = value;
+    }
   }
   return target;
 }

@@ -179,3 +179,11 @@ test("the document schema composes the base and every collector's fragment schem
   assert.equal(schema.allOf.length, 2);
   assert.deepEqual(schema.allOf[1], good.fragmentSchema);
 });
+
+test("a plugin that overwrites another's field with the wrong type stops the document, logged once", async () => {
+  const { runtime, lines } = setup();
+  runtime.use({ definition: good });
+  runtime.use({ definition: collector("clobber", (merge) => merge({ good: { value: "text" } })) });
+  assert.equal(await runtime.collect(new Date()), undefined);
+  assert.match(lines.find((line) => line.level === "error")?.msg ?? "", /\$\.good\.value: must be number/);
+});
