@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { cp, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { collectFragment } from "@resourcemonitor/runtime/testing";
+import { collectFragment, testcases } from "@resourcemonitor/runtime/testing";
 import plugin from "../src/index.js";
 
 const TESTCASES = join(import.meta.dirname, "testcases");
@@ -40,18 +40,7 @@ async function collectCase(name: string, options: Record<string, unknown> = {}, 
   }
 }
 
-const cases = (await readdir(TESTCASES, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-
-test("there are testcases", () => {
-  assert.ok(cases.length >= 3, cases.join(", "));
-});
-
-for (const name of cases) {
-  test(`testcase ${name}`, async () => {
-    const expected: unknown = JSON.parse(await readFile(join(TESTCASES, name, "expected.json"), "utf8"));
-    assert.deepEqual(await collectCase(name), expected);
-  });
-}
+await testcases(TESTCASES, (_folder, name) => collectCase(name));
 
 test("a tick with no time passed in /proc/stat reports 0.0, not the previous window again", async () => {
   const fragment = await collectCase("intel-laptop-8t", {}, 2);

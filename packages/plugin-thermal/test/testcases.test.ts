@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { collectFragment } from "@resourcemonitor/runtime/testing";
+import { collectFragment, testcases } from "@resourcemonitor/runtime/testing";
 import plugin, { type Temperature } from "../src/index.js";
 
 const TESTCASES = join(import.meta.dirname, "testcases");
@@ -18,18 +18,7 @@ async function expectedTemperatures(name: string): Promise<Temperature[]> {
   return expected.cpu.temperatures;
 }
 
-const cases = (await readdir(TESTCASES, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-
-test("there are testcases", () => {
-  assert.ok(cases.length >= 3, cases.join(", "));
-});
-
-for (const name of cases) {
-  test(`testcase ${name}`, async () => {
-    const expected: unknown = JSON.parse(await readFile(join(TESTCASES, name, "expected.json"), "utf8"));
-    assert.deepEqual(await collectCase(name), expected);
-  });
-}
+await testcases(TESTCASES, (_folder, name) => collectCase(name));
 
 test("chips keeps only the named hwmon chips, in the same order", async () => {
   const all = await expectedTemperatures("amd-ryzen-k10temp");

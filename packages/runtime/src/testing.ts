@@ -1,3 +1,7 @@
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
 import { pino } from "pino";
 import type { PluginDefinition, Settings } from "./plugin.js";
 import { Runtime } from "./runtime.js";
@@ -80,4 +84,25 @@ export async function collectFragment(plugin: PluginDefinition<never>, opts: Col
     if (!validate(fragment)) throw new Error(`fragment invalid: ${formatErrors(validate.errors).join("; ")}`);
   }
   return { fragment, logs: lines };
+}
+
+/**
+ * Registers one node:test per folder of a Telegraf-style `testcases/` directory: what `collect(folder, name)`
+ * returns must deep-equal the folder's `expected.json`. Fails when there are fewer than `minimum` cases.
+ */
+export async function testcases(
+  directory: string,
+  collect: (folder: string, name: string) => Promise<Record<string, unknown>>,
+  minimum = 3,
+): Promise<string[]> {
+  const names = (await readdir(directory, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  test(`${directory} holds at least ${minimum} testcases`, () => assert.ok(names.length >= minimum, names.join(", ")));
+  for (const name of names) {
+    test(`testcase ${name}`, async () => {
+      const folder = join(directory, name);
+      const expected: unknown = JSON.parse(await readFile(join(folder, "expected.json"), "utf8"));
+      assert.deepEqual(await collect(folder, name), expected);
+    });
+  }
+  return names;
 }
