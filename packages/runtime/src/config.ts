@@ -96,6 +96,12 @@ const LAYER_KEYS = {
   hostname: "HOSTNAME_OVERRIDE",
   bucket: "S3_BUCKET_NAME",
   region: "AWS_DEFAULT_REGION",
+  // Not in the original agent: they let a systemd unit or a container place the state and the host's /proc and /sys.
+  dataDir: "RESOURCEMONITOR_DATA_DIR",
+  stateDir: "RESOURCEMONITOR_STATE_DIR",
+  procfs: "RESOURCEMONITOR_PROCFS",
+  sysfs: "RESOURCEMONITOR_SYSFS",
+  logLevel: "RESOURCEMONITOR_LOG_LEVEL",
 } as const;
 
 const validateFile = compile(CONFIG_SCHEMA);
@@ -127,7 +133,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<AgentConfi
   const env = options.env ?? process.env;
   const file = await readConfigFile(options.configFile, cwd);
   const envFilePath = options.envFile ?? env.RESOURCEMONITOR_ENV_FILE ?? DEFAULT_ENV_FILE;
-  const keyValues = readKeyValueFile(envFilePath, options.envFile !== undefined);
+  // An empty RESOURCEMONITOR_ENV_FILE reads no file: the systemd unit hands the file over as its environment.
+  const keyValues = envFilePath === "" ? undefined : readKeyValueFile(envFilePath, options.envFile !== undefined);
   const warnings: string[] = [];
 
   const fromEnvFile = keyValues ? layerFromKeyValues(keyValues.values, `${keyValues.path}`, true, warnings) : {};

@@ -50,6 +50,24 @@ test("HOSTNAME from the process environment is never used; HOSTNAME_OVERRIDE bea
   assert.equal((await load(cwd, { envFile: join(cwd, "env") })).hostname, "override-host");
 });
 
+test("RESOURCEMONITOR_* variables place the store, the state, /proc, /sys and the log level; an empty RESOURCEMONITOR_ENV_FILE reads no file", async () => {
+  const cwd = await directoryWith({});
+  const env = {
+    RESOURCEMONITOR_ENV_FILE: "",
+    RESOURCEMONITOR_DATA_DIR: "/var/lib/resourcemonitor/store",
+    RESOURCEMONITOR_STATE_DIR: "/var/lib/resourcemonitor",
+    RESOURCEMONITOR_PROCFS: "/host/proc",
+    RESOURCEMONITOR_SYSFS: "/host/sys",
+    RESOURCEMONITOR_LOG_LEVEL: "warn",
+  };
+  const loaded = await loadConfig({ cwd, env, defaultCollectors: ["cpu"] });
+  assert.deepEqual(
+    [loaded.dataDir, loaded.stateDir, loaded.procfs, loaded.sysfs, loaded.logLevel, loaded.files.env],
+    ["/var/lib/resourcemonitor/store", "/var/lib/resourcemonitor", "/host/proc", "/host/sys", "warn", undefined],
+  );
+  await assert.rejects(loadConfig({ cwd, env: { ...env, RESOURCEMONITOR_LOG_LEVEL: "loud" }, defaultCollectors: [] }), /RESOURCEMONITOR_LOG_LEVEL="loud"/);
+});
+
 test("S3_BUCKET_NAME switches the default sink to s3 and fills explicit s3 entries", async () => {
   const cwd = await directoryWith({ "rm.yaml": "sinks:\n  - { name: s3, bucket: from-file }\n  - file\n" });
   const preset = await load(cwd, { env: { S3_BUCKET_NAME: "my-monitoring-data", AWS_DEFAULT_REGION: "us-west-2" } });
