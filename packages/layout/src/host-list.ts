@@ -60,6 +60,24 @@ function parseHostList(text: string | undefined, nowStamp: string): ParsedList {
   return { kind: "object", entries: Object.entries(value) };
 }
 
+export interface HostListReading {
+  /** Each valid hostname with its last upload in ms since the epoch; `undefined` for a legacy array's names and values that are no timestamp. */
+  hosts: Map<string, number | undefined>;
+  legacy: boolean;
+}
+
+/**
+ * list.json as a reader sees it: every valid hostname, none dropped for age (a reader decides what is
+ * stale). `undefined` when the text is no host list (corrupt).
+ */
+export function readHostList(text: string): HostListReading | undefined {
+  const parsed = parseHostList(text, "");
+  if (parsed.kind === "corrupt") return undefined;
+  const hosts = new Map<string, number | undefined>();
+  for (const [name, value] of parsed.entries) if (!hostnameProblem(name)) hosts.set(name, parseListTimestamp(value));
+  return { hosts, legacy: parsed.kind === "legacy" };
+}
+
 /** The entry's time as ISO to the second, or `undefined` when it must be dropped. */
 function keptStamp(name: string, value: unknown, now: number, maxAgeMs: number): string | undefined {
   if (hostnameProblem(name)) return undefined;

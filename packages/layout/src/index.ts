@@ -15,6 +15,7 @@ export {
 } from "./keys.js";
 export {
   mergeHostList,
+  readHostList,
   updateHostList,
   parseListTimestamp,
   isoSecond,
@@ -23,6 +24,6 @@ export {
   HOST_LIST_MAX_FUTURE_MS,
   MAX_COLLISION_ATTEMPTS,
 } from "./host-list.js";
-export type { HostList, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
+export type { HostList, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
 export { writeSample } from "./write-sample.js";
 export type { SampleDocument, WriteSampleOptions, WrittenSample } from "./write-sample.js";

@@ -5,6 +5,7 @@ import {
   mergeHostList,
   parseListTimestamp,
   PreconditionFailedError,
+  readHostList,
   updateHostList,
   type PutOptions,
 } from "../src/index.js";
@@ -175,4 +176,19 @@ test("a corrupt list.json that stays the same across a retry is kept aside once"
   const update = await updateHostList(store, "me", NOW, FAST);
   assert.equal(update.attempts, 2);
   assert.deepEqual(update.corruptCopies, ["list.json.corrupt-20250805_143022"]);
+});
+
+test("readHostList keeps every valid name whatever its age; legacy names carry no time; corrupt is undefined", () => {
+  const reading = readHostList(JSON.stringify({ old: "2020-01-01T00:00:00Z", naive: "2025-08-05T14:30:22", bad: 5, "a/b": stampBefore(1) }));
+  assert.deepEqual([...(reading?.hosts ?? [])], [
+    ["old", Date.parse("2020-01-01T00:00:00Z")],
+    ["naive", NOW.getTime()],
+    ["bad", undefined],
+  ]);
+  assert.equal(reading?.legacy, false);
+  const legacy = readHostList('["server01", "server02"]');
+  assert.deepEqual([...(legacy?.hosts ?? [])], [["server01", undefined], ["server02", undefined]]);
+  assert.equal(legacy?.legacy, true);
+  assert.equal(readHostList("{not json"), undefined);
+  assert.equal(readHostList("[1, 2]"), undefined);
 });
