@@ -10,6 +10,7 @@ export {
   latestKey,
   historyPrefix,
   historyKey,
+  historyKeyTime,
   listKey,
   corruptListKey,
 } from "./keys.js";

@@ -62,6 +62,18 @@ export function historyKey(host: string, date: Date, prefix = "", attempt = 0): 
   return `${historyPrefix(host, prefix)}${keyTimestamp(date)}${collisionSuffix(attempt)}.json`;
 }
 
+const HISTORY_NAME = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(?:_9*[1-9])?\.json$/;
+
+/** The UTC time a history key's last segment names (`20250805_143022.json`, `…_1.json`), or `undefined` when it names none. */
+export function historyKeyTime(key: string): Date | undefined {
+  const match = HISTORY_NAME.exec(key.slice(key.lastIndexOf("/") + 1));
+  if (!match) return undefined;
+  const [year, month, day, hours, minutes, seconds] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hours, minutes, seconds));
+  date.setUTCFullYear(year);
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hours < 24 && minutes < 60 && seconds < 60 ? date : undefined;
+}
+
 /** `<prefix>list.json`. */
 export function listKey(prefix = ""): string {
   return `${normalizePrefix(prefix)}${LIST_KEY}`;

@@ -4,6 +4,7 @@ import {
   collisionSuffix,
   corruptListKey,
   historyKey,
+  historyKeyTime,
   historyPrefix,
   keyTimestamp,
   latestKey,
@@ -68,4 +69,12 @@ test("key timestamps refuse dates they cannot name", () => {
   assert.throws(() => keyTimestamp(new Date("nonsense")), RangeError);
   assert.throws(() => keyTimestamp(new Date("+010000-01-01T00:00:00Z")), RangeError);
   assert.equal(keyTimestamp(new Date("0999-02-03T04:05:06Z")), "09990203_040506");
+});
+
+test("historyKeyTime reads back the time of every history key, collision suffixes included, and nothing else", () => {
+  for (const attempt of [0, 1, 9, 10, 25]) assert.deepEqual(historyKeyTime(historyKey("server01", AUG_5, "p", attempt)), AUG_5);
+  assert.deepEqual(historyKeyTime("00010101_000000.json"), new Date("0001-01-01T00:00:00Z"));
+  for (const name of ["list.json", "20250805_143022.json.tmp", "20250805_143022_0.json", "20251305_143022.json", "20250231_000000.json", "20250805_243022.json", "x/20250805_1430.json"]) {
+    assert.equal(historyKeyTime(name), undefined, name);
+  }
 });
