@@ -4,7 +4,7 @@ export { Runtime, isoSecond, PluginOptionsError } from "./runtime.js";
 export type { RuntimeOptions, PluginUse, LoadedPlugin, PluginStats } from "./runtime.js";
 export { Scheduler } from "./scheduler.js";
 export type { Clock, SchedulerStats } from "./scheduler.js";
-export { loadPlugin, resolvePlugin, packageNameFor, PluginLoadError } from "./loader.js";
+export { loadPlugin, resolvePlugin, packageNameFor, packageNamesFor, PluginLoadError } from "./loader.js";
 export { createLogger } from "./logger.js";
 export type { Logger, LoggerOptions } from "./logger.js";
 export { redactSecrets, REDACTED } from "./redact.js";

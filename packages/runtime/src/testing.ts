@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pino } from "pino";
 import type { PluginDefinition, Settings } from "./plugin.js";
 import { Runtime } from "./runtime.js";
 import { formatErrors, compile } from "./validation.js";
+
+export { sinkConformance, conformanceDocuments } from "./sink-conformance.js";
+export { assertPluginContract } from "./plugin-contract.js";
+export type { SinkUnderTest, SinkConformanceOptions } from "./sink-conformance.js";
 
 export interface LogLine {
   level: string;
@@ -79,12 +84,41 @@ export async function collectFragment(plugin: PluginDefinition<never>, opts: Col
   const failure = runtime.plugins[0]?.stats.lastError;
   if (failure || !document) throw new Error(`plugin ${plugin.name}: ${failure ?? "document failed validation"}`);
   const { timestamp: _timestamp, hostname: _hostname, ...fragment } = document;
-  if (plugin.fragmentSchema) {
-    const validate = compile(plugin.fragmentSchema);
-    if (!validate(fragment)) throw new Error(`fragment invalid: ${formatErrors(validate.errors).join("; ")}`);
-  }
+  if (plugin.fragmentSchema) assertFragmentValid(plugin, fragment);
   return { fragment, logs: lines };
 }
+
+/**
+ * collectFragment on a copy of a fixture folder holding `proc/` and `sys/` (Telegraf-style testcase input), so
+ * `beforeTick(index, root)` may rewrite files between ticks (e.g. move `proc/diskstats.next` over `proc/diskstats`).
+ */
+export async function collectFromFixture(
+  plugin: PluginDefinition<never>,
+  folder: string,
+  opts: Omit<CollectOptions, "procfs" | "sysfs" | "beforeTick"> & { beforeTick?: (index: number, root: string) => void | Promise<void> } = {},
+): Promise<CollectResult> {
+  const root = await mkdtemp(join(tmpdir(), `rm-fixture-${plugin.name}-`));
+  try {
+    await cp(folder, root, { recursive: true, verbatimSymlinks: true });
+    const { beforeTick } = opts;
+    return await collectFragment(plugin, {
+      ...opts,
+      procfs: join(root, "proc"),
+      sysfs: join(root, "sys"),
+      beforeTick: beforeTick && ((index) => beforeTick(index, root)),
+    });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Fails with every problem as `$.path: what was expected` when `fragment` does not meet the plugin's fragment schema. */
+export function assertFragmentValid(plugin: PluginDefinition<never>, fragment: Record<string, unknown>): void {
+  assert.ok(plugin.fragmentSchema, `plugin ${plugin.name} declares no fragmentSchema`);
+  const validate = compile(plugin.fragmentSchema);
+  if (!validate(fragment)) assert.fail(`plugin ${plugin.name}: fragment invalid: ${formatErrors(validate.errors).join("; ")}`);
+}
+
 
 /**
  * Registers one node:test per folder of a Telegraf-style `testcases/` directory: what `collect(folder, name)`
