@@ -1,6 +1,6 @@
 import { hostnameProblem, validateHostname } from "./hostname.js";
 import { corruptListKey, listKey } from "./keys.js";
-import { isPreconditionFailed, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
+import { createIfAbsent, isPreconditionFailed, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
 
 /** `list.json`: hostname -> when it last uploaded, ISO-8601 UTC to the second (`2025-08-05T14:30:22Z`). */
 export type HostList = Record<string, string>;
@@ -118,6 +118,12 @@ export interface UpdateHostListOptions {
   /** First backoff after a conflict; doubles each time up to `maxDelayMs`, full jitter (default 25 ms, 1000 ms). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * The store ignores `ifMatch` / `ifNoneMatch` (some S3-compatible stores and proxies do): after each
+   * write, read list.json back and merge again when this host's entry is not in it. A concurrent writer
+   * can still drop the entry after the check; `ensureHostListed` on the next sample restores it.
+   */
+  verify?: boolean;
 }
 
 export interface HostListUpdate extends HostListMerge {
@@ -143,15 +149,10 @@ function backoffMs(attempt: number, baseDelayMs: number, maxDelayMs: number): nu
 }
 
 /** Writes `text` under `<prefix>list.json.corrupt-<time>[_n]`, never over an existing key. */
-async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, prefix: string): Promise<string> {
+async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, prefix: string, verify: boolean): Promise<string> {
   for (let attempt = 0; attempt < MAX_COLLISION_ATTEMPTS; attempt += 1) {
     const key = corruptListKey(now, prefix, attempt);
-    try {
-      await store.put(key, text, { ifNoneMatch: "*", contentType: "text/plain; charset=utf-8" });
-      return key;
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
-    }
+    if ((await createIfAbsent(store, key, text, "text/plain; charset=utf-8", verify)).created) return key;
   }
   throw new Error(`could not keep the corrupt ${listKey(prefix)} aside: ${MAX_COLLISION_ATTEMPTS} keys named after ${now.toISOString()} are taken`);
 }
@@ -162,7 +163,7 @@ async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, pref
  * growing pause. No concurrent writer's entry is lost. A corrupt list is first kept aside, then rebuilt.
  */
 export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
-  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000 } = options;
+  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false } = options;
   const key = listKey(prefix);
   const corruptCopies: string[] = [];
   const keptTexts = new Set<string>();
@@ -170,17 +171,32 @@ export async function updateHostList(store: ObjectStore, host: string, now: Date
     const current = await store.get(key);
     const merged = mergeHostList(current?.body, host, now, maxAgeMs);
     if (merged.corrupt && current && !keptTexts.has(current.body)) {
-      corruptCopies.push(await keepCorruptCopy(store, current.body, now, prefix));
+      corruptCopies.push(await keepCorruptCopy(store, current.body, now, prefix, verify));
       keptTexts.add(current.body);
     }
     const condition = current ? { ifMatch: current.version } : { ifNoneMatch: "*" as const };
     try {
       await store.put(key, `${JSON.stringify(merged.list, null, 2)}\n`, { ...condition, contentType: JSON_CONTENT_TYPE });
-      return { ...merged, key, attempts: attempt, corruptCopies };
+      if (!verify || (await listsHost(store, key, host))) return { ...merged, key, attempts: attempt, corruptCopies };
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
     }
     if (attempt < maxAttempts) await sleep(backoffMs(attempt, baseDelayMs, maxDelayMs));
   }
   throw new HostListConflictError(key, maxAttempts);
+}
+
+async function listsHost(store: ObjectStore, key: string, host: string): Promise<boolean> {
+  const current = await store.get(key);
+  return current !== undefined && (readHostList(current.body)?.hosts.has(host) ?? false);
+}
+
+/**
+ * Between refreshes of a store that ignores conditional writes: reads list.json and, only when this host's
+ * entry is missing (another writer's read-merge-write dropped it), adds it back with `updateHostList`.
+ * Returns `undefined` when the entry was there.
+ */
+export async function ensureHostListed(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate | undefined> {
+  if (await listsHost(store, listKey(options.prefix ?? ""), host)) return undefined;
+  return updateHostList(store, host, now, options);
 }

@@ -13,11 +13,13 @@ export {
   historyKeyTime,
   listKey,
   corruptListKey,
+  probeKey,
 } from "./keys.js";
 export {
   mergeHostList,
   readHostList,
   updateHostList,
+  ensureHostListed,
   parseListTimestamp,
   isoSecond,
   HostListConflictError,
@@ -26,5 +28,5 @@ export {
   MAX_COLLISION_ATTEMPTS,
 } from "./host-list.js";
 export type { HostList, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
-export { writeSample } from "./write-sample.js";
-export type { SampleDocument, WriteSampleOptions, WrittenSample } from "./write-sample.js";
+export { writeSample, createSampleWriter } from "./write-sample.js";
+export type { SampleDocument, WriteSampleOptions, WrittenSample, SampleWriter, SampleWriterOptions, WrittenTick } from "./write-sample.js";

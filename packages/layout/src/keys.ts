@@ -86,3 +86,12 @@ export function listKey(prefix = ""): string {
 export function corruptListKey(date: Date, prefix = "", attempt = 0): string {
   return `${listKey(prefix)}.corrupt-${keyTimestamp(date)}${collisionSuffix(attempt)}`;
 }
+
+/**
+ * `<prefix>.resourcemonitor/probe-<host>`: the scratch key a sink writes at start-up to learn whether the
+ * store honours conditional writes. The leading `.` keeps it apart from every `<host>.json` (no hostname
+ * starts with `.`); one key per host, so probes never pile up.
+ */
+export function probeKey(host: string, prefix = ""): string {
+  return `${normalizePrefix(prefix)}.resourcemonitor/probe-${validateHostname(host)}`;
+}

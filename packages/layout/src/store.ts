@@ -60,3 +60,22 @@ export const JSON_CONTENT_TYPE = "application/json";
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
+
+/**
+ * Creates `key` only where no object is: `{ created: true }`, or `{ created: false, existing }` with the text
+ * already there. Where the store ignores `ifNoneMatch` (`verify`), it asks first; each key created this way
+ * has a single writer (its host), so nothing comes between the question and the write.
+ */
+export async function createIfAbsent(store: ObjectStore, key: string, body: string, contentType: string, verify: boolean): Promise<{ created: true } | { created: false; existing: string | undefined }> {
+  if (verify) {
+    const existing = await store.get(key);
+    if (existing) return { created: false, existing: existing.body };
+  }
+  try {
+    await store.put(key, body, { ifNoneMatch: "*", contentType });
+    return { created: true };
+  } catch (error) {
+    if (!isPreconditionFailed(error)) throw error;
+  }
+  return { created: false, existing: (await store.get(key))?.body };
+}
