@@ -1,0 +1,168 @@
+import { Worker } from "node:worker_threads";
+import type { Logger } from "@resourcemonitor/runtime";
+import { memoryPercent, type Gpu, type GpuBackend } from "../gpu.js";
+import type { ClosedKind, ReaderOptions } from "./reader.js";
+import {
+  allocateShared,
+  CLOSED,
+  COUNT,
+  GENERATION,
+  OFFSET,
+  readDevices,
+  REQUEST,
+  RESPONSE,
+  RETRY_AT,
+  STATE,
+  STOP,
+  STRIDE,
+  views,
+  type DeviceInfo,
+  type SharedViews,
+} from "./shared.js";
+import type { WorkerData, WorkerMessage } from "./worker.js";
+
+/** How long stop() waits for the worker to shut NVML down before terminating it. */
+const STOP_WAIT_MS = 2000;
+
+type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+const EMPTY: Gpu[] = [];
+
+function orNull(value: number | undefined): number | null {
+  return value === undefined || Number.isNaN(value) ? null : value;
+}
+
+function createWorker(workerData: WorkerData): Worker {
+  const options = { workerData, stdout: false, stderr: false };
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), options);
+  // Running from source under tsx (the tests): Node 20 does not carry --import loaders into workers.
+  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  const entry = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
+  return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`, { ...options, eval: true });
+}
+
+/**
+ * The main-thread side of the NVML backend. Each tick costs it one Atomics.notify, one waitAsync and the
+ * decoding of a few float64s into the document's objects; every NVML call runs in the worker.
+ */
+export class NvmlBackend implements GpuBackend {
+  private worker: Worker | null = null;
+  private readonly shared: SharedViews;
+  private readonly buffers = allocateShared();
+  private devices: DeviceInfo[] = [];
+  private generation = 0;
+  private pending: Promise<Gpu[]> | null = null;
+  private restartAt = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly options: ReaderOptions,
+    private readonly logger: Logger,
+    /** Hears why NVML is not open ("library", "driver", "reopening"), or null once it is. */
+    private readonly onState: (kind: ClosedKind | null) => void = () => undefined,
+  ) {
+    this.shared = views(this.buffers);
+  }
+
+  start(): void {
+    this.stopping = false;
+    Atomics.store(this.shared.control, REQUEST, 0);
+    Atomics.store(this.shared.control, RESPONSE, 0);
+    const worker = createWorker({ buffers: this.buffers, options: this.options });
+    worker.on("message", (message: WorkerMessage) => this.onMessage(message));
+    worker.on("error", (error) => this.onWorkerGone(`the NVML worker failed: ${error.message}`));
+    worker.on("exit", (code) => this.onWorkerGone(`the NVML worker exited with code ${code}`));
+    // A worker stuck in a hung driver call must not keep the agent alive.
+    worker.unref();
+    this.worker = worker;
+  }
+
+  read(): Promise<Gpu[]> {
+    if (!this.worker) {
+      if (this.stopping || Date.now() < this.restartAt) return Promise.resolve(EMPTY);
+      this.start();
+    }
+    const { control, numbers } = this.shared;
+    if (Atomics.load(control, STATE) === CLOSED && Date.now() < (numbers[RETRY_AT] ?? 0)) return Promise.resolve(EMPTY);
+    this.pending ??= this.request().finally(() => (this.pending = null));
+    return this.pending;
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.stopping = true;
+    if (!worker) return;
+    Atomics.store(this.shared.control, REQUEST, STOP);
+    Atomics.notify(this.shared.control, REQUEST);
+    let timer: NodeJS.Timeout | undefined;
+    const exited = new Promise<boolean>((resolve) => {
+      worker.once("exit", () => resolve(true));
+      timer = setTimeout(() => resolve(false), STOP_WAIT_MS);
+    });
+    const clean = await exited;
+    clearTimeout(timer);
+    if (!clean) {
+      this.logger.warn(`the NVML worker did not stop within ${STOP_WAIT_MS} ms (a driver call hangs); terminating it`);
+      void worker.terminate();
+    }
+  }
+
+  private async request(): Promise<Gpu[]> {
+    const { control } = this.shared;
+    const seen = Atomics.load(control, RESPONSE);
+    Atomics.add(control, REQUEST, 1);
+    Atomics.notify(control, REQUEST);
+    const waiting = waitAsync(control, RESPONSE, seen);
+    if (waiting.async) await waiting.value;
+    return this.decode();
+  }
+
+  private decode(): Gpu[] {
+    const { control, numbers } = this.shared;
+    const generation = Atomics.load(control, GENERATION);
+    if (generation !== this.generation) {
+      this.devices = readDevices(this.shared);
+      this.generation = generation;
+    }
+    const count = Atomics.load(control, COUNT);
+    const gpus: Gpu[] = [];
+    for (let slot = 0; slot < count; slot += 1) {
+      const base = slot * STRIDE;
+      const device = this.devices[numbers[base + OFFSET.device] ?? -1];
+      if (!device) continue;
+      const total = orNull(numbers[base + OFFSET.total]);
+      const used = orNull(numbers[base + OFFSET.used]);
+      gpus.push({
+        index: device.index,
+        name: device.name,
+        memory: { total, used, free: orNull(numbers[base + OFFSET.free]), percent: memoryPercent(used, total) },
+        utilization: { gpu: orNull(numbers[base + OFFSET.utilGpu]), memory: orNull(numbers[base + OFFSET.utilMemory]) },
+        temperature: orNull(numbers[base + OFFSET.temperature]),
+        power_usage_watts: orNull(numbers[base + OFFSET.powerWatts]),
+        fan_speed_percent: orNull(numbers[base + OFFSET.fanPercent]),
+        uuid: device.uuid,
+        pci_bus_id: device.pci_bus_id,
+      });
+    }
+    return gpus;
+  }
+
+  private onMessage(message: WorkerMessage): void {
+    if (message.type === "log") this.logger[message.level](message.fields ?? {}, message.message);
+    else this.onState(message.closedKind as ClosedKind | null);
+  }
+
+  private onWorkerGone(reason: string): void {
+    if (!this.worker) return;
+    this.worker = null;
+    if (this.stopping) return;
+    this.restartAt = Date.now() + this.options.retryIntervalMs;
+    this.logger.info({ retryInSeconds: Math.round(this.options.retryIntervalMs / 1000) }, `${reason}; gpu will be [] until it starts again`);
+    this.onState("library");
+    // Anyone waiting on this worker's answer gets [] instead of waiting forever.
+    Atomics.store(this.shared.control, COUNT, 0);
+    Atomics.add(this.shared.control, RESPONSE, 1);
+    Atomics.notify(this.shared.control, RESPONSE);
+  }
+}
