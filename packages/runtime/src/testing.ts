@@ -88,6 +88,12 @@ export async function collectFragment(plugin: PluginDefinition<never>, opts: Col
   return { fragment, logs: lines };
 }
 
+export interface FixtureOptions extends Omit<CollectOptions, "procfs" | "sysfs" | "beforeTick" | "options"> {
+  /** The plugin's options, or a function of the scratch copy's root (for options that name paths inside it). */
+  options?: Record<string, unknown> | ((root: string) => Record<string, unknown>);
+  beforeTick?: (index: number, root: string) => void | Promise<void>;
+}
+
 /**
  * collectFragment on a copy of a fixture folder holding `proc/` and `sys/` (Telegraf-style testcase input), so
  * `beforeTick(index, root)` may rewrite files between ticks (e.g. move `proc/diskstats.next` over `proc/diskstats`).
@@ -95,14 +101,15 @@ export async function collectFragment(plugin: PluginDefinition<never>, opts: Col
 export async function collectFromFixture(
   plugin: PluginDefinition<never>,
   folder: string,
-  opts: Omit<CollectOptions, "procfs" | "sysfs" | "beforeTick"> & { beforeTick?: (index: number, root: string) => void | Promise<void> } = {},
+  opts: FixtureOptions = {},
 ): Promise<CollectResult> {
   const root = await mkdtemp(join(tmpdir(), `rm-fixture-${plugin.name}-`));
   try {
     await cp(folder, root, { recursive: true, verbatimSymlinks: true });
-    const { beforeTick } = opts;
+    const { beforeTick, options } = opts;
     return await collectFragment(plugin, {
       ...opts,
+      options: typeof options === "function" ? options(root) : options,
       procfs: join(root, "proc"),
       sysfs: join(root, "sys"),
       beforeTick: beforeTick && ((index) => beforeTick(index, root)),
