@@ -1,0 +1,150 @@
+import { LRUCache } from "lru-cache";
+import { historyKeyTime, historyPrefix, keyTimestamp } from "@resourcemonitor/layout";
+import type { GpuSeries, HistoryResponse } from "./api-types.js";
+import { mapLimit } from "./concurrency.js";
+import { summarize, type DocumentSummary } from "./extract.js";
+import type { StoreView } from "./fleet.js";
+
+/** A history object's summary, or null when it was no JSON; either way final, since history objects never change. */
+export type HistoryCache = LRUCache<string, DocumentSummary | { unreadable: true }>;
+
+/** An LRU of history summaries holding at most `maxBytes` (their JSON size). */
+export function createHistoryCache(maxBytes: number): HistoryCache {
+  return new LRUCache({ maxSize: maxBytes, sizeCalculation: (value) => JSON.stringify(value).length });
+}
+
+export interface HistoryOptions extends StoreView {
+  cache: HistoryCache;
+  /** More samples than this in the range are thinned to one per step. */
+  maxPoints: number;
+}
+
+interface Entry {
+  key: string;
+  time: number;
+}
+
+/** The history keys of `host` from `from` to `to`, in time order: one listing that starts at the range's first key. */
+async function listRange({ store, prefix }: StoreView, host: string, from: Date, to: Date): Promise<Entry[]> {
+  const folder = historyPrefix(host, prefix);
+  const entries: Entry[] = [];
+  // `<folder><YYYYMMDD_HHMMSS>` sorts just before that second's `.json` and `_n.json` keys.
+  for await (const key of store.list(folder, { startAfter: `${folder}${keyTimestamp(from)}` })) {
+    const time = historyKeyTime(key)?.getTime();
+    if (time === undefined || time < from.getTime() - 999) continue;
+    if (time > to.getTime()) break;
+    entries.push({ key, time });
+  }
+  return entries;
+}
+
+/** One entry per `stepSeconds` bucket (aligned to the epoch, so a moving range keeps picking the same, cached, keys). */
+function thin(entries: Entry[], from: Date, to: Date, maxPoints: number): { kept: Entry[]; stepSeconds: number } {
+  if (entries.length <= maxPoints) return { kept: entries, stepSeconds: 0 };
+  const stepSeconds = Math.ceil((to.getTime() - from.getTime()) / 1000 / maxPoints);
+  let lastBucket = Number.NaN;
+  const kept = entries.filter(({ time }) => {
+    const bucket = Math.floor(time / 1000 / stepSeconds);
+    if (bucket === lastBucket) return false;
+    lastBucket = bucket;
+    return true;
+  });
+  return { kept, stepSeconds };
+}
+
+async function readSummary(options: HistoryOptions, key: string): Promise<DocumentSummary | undefined> {
+  const cached = options.cache.get(key);
+  if (cached) return "unreadable" in cached ? undefined : cached;
+  const object = await options.store.get(key);
+  if (!object) return undefined; // listed, then gone (a lifecycle rule): nothing final to remember
+  let summary: DocumentSummary | { unreadable: true };
+  try {
+    summary = summarize(JSON.parse(object.body));
+  } catch {
+    summary = { unreadable: true };
+  }
+  options.cache.set(key, summary);
+  return "unreadable" in summary ? undefined : summary;
+}
+
+function column<T>(points: DocumentSummary[], pick: (point: DocumentSummary) => T): T[] {
+  return points.map(pick);
+}
+
+function lastNonNull<T>(values: (T | null)[]): T | null {
+  for (let index = values.length - 1; index >= 0; index -= 1) if (values[index] != null) return values[index] as T;
+  return null;
+}
+
+function cpuSeries(points: DocumentSummary[]): HistoryResponse["cpu"] {
+  if (!points.some((point) => point.hasCpu)) return null;
+  const cores = Math.max(0, ...points.map((point) => point.perCore.length));
+  return {
+    total: column(points, (point) => point.cpuPercent),
+    cores: Array.from({ length: cores }, (_, core) => column(points, (point) => point.perCore[core] ?? null)),
+    frequencyMhz: column(points, (point) => point.frequencyMhz),
+  };
+}
+
+function memorySeries(points: DocumentSummary[]): HistoryResponse["memory"] {
+  if (!points.some((point) => point.hasMemory)) return null;
+  return {
+    percent: column(points, (point) => point.memoryPercent),
+    usedBytes: column(points, (point) => point.memoryUsedBytes),
+    totalBytes: lastNonNull(column(points, (point) => point.memoryTotalBytes)),
+    swapPercent: column(points, (point) => point.swapPercent),
+    swapUsedBytes: column(points, (point) => point.swapUsedBytes),
+    swapTotalBytes: lastNonNull(column(points, (point) => point.swapTotalBytes)),
+  };
+}
+
+function temperatureSeries(points: DocumentSummary[]): HistoryResponse["temperatures"] {
+  const sensors = [...new Set(points.flatMap((point) => point.temperatures.map((entry) => entry.sensor)))];
+  if (sensors.length === 0) return null;
+  const celsius = sensors.map((sensor) => column(points, (point) => point.temperatures.find((entry) => entry.sensor === sensor)?.celsius ?? null));
+  return { sensors, celsius };
+}
+
+function gpuSeries(points: DocumentSummary[]): GpuSeries[] {
+  const indexes = [...new Set(points.flatMap((point) => point.gpus.map((gpu) => gpu.index)))].sort((a, b) => a - b);
+  return indexes.map((index) => {
+    const gpus = column(points, (point) => point.gpus.find((gpu) => gpu.index === index) ?? null);
+    return {
+      index,
+      name: lastNonNull(gpus.map((gpu) => gpu?.name ?? null)),
+      memoryTotalBytes: lastNonNull(gpus.map((gpu) => gpu?.memoryTotalBytes ?? null)),
+      utilizationPercent: gpus.map((gpu) => gpu?.utilizationPercent ?? null),
+      memoryPercent: gpus.map((gpu) => gpu?.memoryPercent ?? null),
+      memoryUsedBytes: gpus.map((gpu) => gpu?.memoryUsedBytes ?? null),
+      temperatureCelsius: gpus.map((gpu) => gpu?.temperatureCelsius ?? null),
+      powerWatts: gpus.map((gpu) => gpu?.powerWatts ?? null),
+    };
+  });
+}
+
+/** The host's samples from `from` to `to` as columns for charts: listed once, read in parallel, summaries cached. */
+export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date): Promise<HistoryResponse> {
+  const listed = await listRange(options, host, from, to);
+  const { kept, stepSeconds } = thin(listed, from, to, options.maxPoints);
+  const summaries = await mapLimit(kept, options.concurrency, (entry) => readSummary(options, entry.key));
+  const time: number[] = [];
+  const points: DocumentSummary[] = [];
+  summaries.forEach((summary, index) => {
+    if (!summary) return;
+    time.push((kept[index] as Entry).time / 1000);
+    points.push(summary);
+  });
+  return {
+    host,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    stepSeconds,
+    listed: listed.length,
+    time,
+    cpu: cpuSeries(points),
+    memory: memorySeries(points),
+    temperatures: temperatureSeries(points),
+    gpus: gpuSeries(points),
+    skipped: kept.length - points.length,
+  };
+}

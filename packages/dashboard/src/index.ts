@@ -1,0 +1,12 @@
+export { startDashboard } from "./server.js";
+export type { Dashboard, DashboardOptions } from "./server.js";
+export { readFleet } from "./fleet.js";
+export type { FleetOptions, StoreView } from "./fleet.js";
+export { readHistory, createHistoryCache } from "./history.js";
+export type { HistoryCache, HistoryOptions } from "./history.js";
+export { summarize } from "./extract.js";
+export type { DocumentSummary } from "./extract.js";
+export { describeStoreError } from "./store-errors.js";
+export type { DashboardLogger } from "./store-errors.js";
+export { RANGES } from "./api-types.js";
+export type * from "./api-types.js";
