@@ -28,5 +28,5 @@ export {
   MAX_COLLISION_ATTEMPTS,
 } from "./host-list.js";
 export type { HostList, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
-export { writeSample, createSampleWriter } from "./write-sample.js";
-export type { SampleDocument, WriteSampleOptions, WrittenSample, SampleWriter, SampleWriterOptions, WrittenTick } from "./write-sample.js";
+export { writeSample, createSampleWriter, latestModeFor } from "./write-sample.js";
+export type { SampleDocument, WriteSampleOptions, WrittenSample, SampleWriter, SampleWriterOptions, WrittenTick, LatestMode } from "./write-sample.js";

@@ -9,9 +9,25 @@ export interface SampleDocument {
   readonly hostname: string;
 }
 
+/**
+ * What a write does to `<host>.json` and list.json. `always`: a live sample, the newest. `if-newer`: a
+ * replayed sample that may be older than the stored `<host>.json`; written only if it is newer. `skip`:
+ * newer samples are queued behind this one; it goes to history only.
+ */
+export type LatestMode = "always" | "if-newer" | "skip";
+
+/** The mode for a runtime `Delivery` (`replay`, `latest`); "always" without one. */
+export function latestModeFor(delivery?: { readonly replay: boolean; readonly latest: boolean }): LatestMode {
+  if (!delivery) return "always";
+  if (!delivery.latest) return "skip";
+  return delivery.replay ? "if-newer" : "always";
+}
+
 export interface WriteSampleOptions extends UpdateHostListOptions {
   /** The upload time recorded in list.json (default: now). History keys use the document's timestamp. */
   now?: Date;
+  /** Whether `<host>.json` and list.json are written too (default "always"): they only move forward in time. */
+  latest?: LatestMode;
 }
 
 export interface WrittenSample {
@@ -19,7 +35,8 @@ export interface WrittenSample {
   latestKey: string;
   /** The same text was already stored under `historyKey` (a replayed upload); nothing new was added. */
   historyExisted: boolean;
-  hostList: HostListUpdate;
+  /** `undefined` when the latest mode left `<host>.json` and list.json alone. */
+  hostList: HostListUpdate | undefined;
 }
 
 function sampleTime(document: SampleDocument): Date {
@@ -42,17 +59,41 @@ async function putHistory(store: ObjectStore, host: string, time: Date, json: st
   throw new Error(`${MAX_COLLISION_ATTEMPTS} history keys of ${host} at ${time.toISOString()} are taken`);
 }
 
+/** Writes `<host>.json` as `mode` says; false when it was left alone (and list.json should be too). */
+async function putLatest(store: ObjectStore, key: string, json: string, time: Date, mode: LatestMode): Promise<boolean> {
+  if (mode === "skip") return false;
+  if (mode === "if-newer") {
+    const current = await store.get(key);
+    const currentTime = current ? storedTime(current.body) : undefined;
+    if (currentTime !== undefined && currentTime >= time.getTime()) return false;
+  }
+  await store.put(key, json, { contentType: JSON_CONTENT_TYPE });
+  return true;
+}
+
+/** The timestamp of a stored document, or undefined when it has none (then it is overwritten). */
+function storedTime(body: string): number | undefined {
+  try {
+    const time = Date.parse((JSON.parse(body) as { timestamp?: unknown }).timestamp as string);
+    return Number.isNaN(time) ? undefined : time;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Stores one sample the way every layout sink does: the history entry (never overwritten), then
- * `<host>.json` (overwritten), then the host's entry in list.json (compare-and-swap).
+ * `<host>.json` (overwritten), then the host's entry in list.json (compare-and-swap); the last two as
+ * `options.latest` says.
  */
 export async function writeSample(store: ObjectStore, document: SampleDocument, json: string, options: WriteSampleOptions = {}): Promise<WrittenSample> {
   const prefix = options.prefix ?? "";
   const host = validateHostname(document.hostname);
-  const history = await putHistory(store, host, sampleTime(document), json, prefix, options.verify);
+  const time = sampleTime(document);
+  const history = await putHistory(store, host, time, json, prefix, options.verify);
   const latest = latestKey(host, prefix);
-  await store.put(latest, json, { contentType: JSON_CONTENT_TYPE });
-  const hostList = await updateHostList(store, host, options.now ?? new Date(), options);
+  const moved = await putLatest(store, latest, json, time, options.latest ?? "always");
+  const hostList = moved ? await updateHostList(store, host, options.now ?? new Date(), options) : undefined;
   return { historyKey: history.key, latestKey: latest, historyExisted: history.existed, hostList };
 }
 
@@ -75,7 +116,8 @@ export interface WrittenTick extends Omit<WrittenSample, "hostList"> {
 }
 
 export interface SampleWriter {
-  write(document: SampleDocument, json: string, now?: Date): Promise<WrittenTick>;
+  /** `latest` as in writeSample: pass `latestModeFor(delivery)` from the emit hook. */
+  write(document: SampleDocument, json: string, now?: Date, latest?: LatestMode): Promise<WrittenTick>;
 }
 
 /**
@@ -95,12 +137,12 @@ export function createSampleWriter(store: ObjectStore, options: SampleWriterOpti
     return update;
   };
   return {
-    async write(document, json, now = new Date()) {
+    async write(document, json, now = new Date(), mode = "always") {
       const host = validateHostname(document.hostname);
-      const history = await putHistory(store, host, sampleTime(document), json, prefix, verify);
+      const time = sampleTime(document);
+      const history = await putHistory(store, host, time, json, prefix, verify);
       const latest = latestKey(host, prefix);
-      await store.put(latest, json, { contentType: JSON_CONTENT_TYPE });
-      const hostList = await refreshList(host, now);
+      const hostList = (await putLatest(store, latest, json, time, mode)) ? await refreshList(host, now) : undefined;
       return { historyKey: history.key, latestKey: latest, historyExisted: history.existed, hostList };
     },
   };

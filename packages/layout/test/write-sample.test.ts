@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeSample } from "../src/index.js";
+import { createSampleWriter, latestModeFor, writeSample } from "../src/index.js";
 import { listAll, MemoryStore } from "../src/testing.js";
 
 const NOW = new Date("2025-08-05T14:30:25Z");
@@ -16,7 +16,7 @@ test("writeSample puts history, then latest, then list.json, all as application/
   const written = await writeSample(store, document, json, { prefix: "fleet", now: NOW });
   assert.deepEqual(order, ["fleet/history/server01/20250805_143022.json", "fleet/server01.json", "fleet/list.json"]);
   assert.deepEqual(
-    { historyKey: written.historyKey, latestKey: written.latestKey, historyExisted: written.historyExisted, list: written.hostList.list },
+    { historyKey: written.historyKey, latestKey: written.latestKey, historyExisted: written.historyExisted, list: written.hostList?.list },
     {
       historyKey: "fleet/history/server01/20250805_143022.json",
       latestKey: "fleet/server01.json",
@@ -64,7 +64,7 @@ test("history keys use the document's time, list.json the upload time", async ()
   const document = documentAt("2025-08-05T13:00:00Z");
   const written = await writeSample(store, document, JSON.stringify(document), { now: NOW });
   assert.equal(written.historyKey, "history/server01/20250805_130000.json");
-  assert.deepEqual(written.hostList.list, { server01: "2025-08-05T14:30:25Z" });
+  assert.deepEqual(written.hostList?.list, { server01: "2025-08-05T14:30:25Z" });
 });
 
 test("writeSample refuses a bad hostname or timestamp before writing anything", async () => {
@@ -72,4 +72,39 @@ test("writeSample refuses a bad hostname or timestamp before writing anything", 
   await assert.rejects(writeSample(store, { timestamp: "2025-08-05T14:30:22Z", hostname: "../x" }, "{}"), /invalid hostname/);
   await assert.rejects(writeSample(store, { timestamp: "soon", hostname: "server01" }, "{}"), /timestamp "soon" is not a date/);
   assert.deepEqual(await listAll(store, ""), []);
+});
+
+test("a replayed sample writes history always, <host>.json and list.json only when it is newer", async () => {
+  const store = new MemoryStore();
+  const newer = documentAt("2025-08-05T14:30:24Z");
+  const older = documentAt("2025-08-05T14:30:20Z");
+  await writeSample(store, newer, JSON.stringify(newer), { now: NOW });
+  const listBefore = (await store.get("list.json"))?.body;
+
+  const skipped = await writeSample(store, older, JSON.stringify(older), { now: new Date("2025-08-05T14:31:00Z"), latest: latestModeFor({ replay: true, latest: false }) });
+  assert.equal(skipped.hostList, undefined);
+  const ifNewer = await writeSample(store, older, JSON.stringify(older), { now: new Date("2025-08-05T14:31:00Z"), latest: latestModeFor({ replay: true, latest: true }) });
+  assert.equal(ifNewer.hostList, undefined);
+  assert.equal(ifNewer.historyExisted, true, "the second write of the same sample is a replay under the same key");
+  assert.equal((await store.get("server01.json"))?.body, JSON.stringify(newer));
+  assert.equal((await store.get("list.json"))?.body, listBefore);
+  assert.equal((await store.get("history/server01/20250805_143020.json"))?.body, JSON.stringify(older));
+
+  const newest = documentAt("2025-08-05T14:30:26Z");
+  const moved = await writeSample(store, newest, JSON.stringify(newest), { now: new Date("2025-08-05T14:31:00Z"), latest: "if-newer" });
+  assert.deepEqual(moved.hostList?.list, { server01: "2025-08-05T14:31:00Z" });
+  assert.equal((await store.get("server01.json"))?.body, JSON.stringify(newest));
+});
+
+test("createSampleWriter takes the same latest modes", async () => {
+  const store = new MemoryStore();
+  const writer = createSampleWriter(store);
+  const newer = documentAt("2025-08-05T14:30:24Z");
+  const older = documentAt("2025-08-05T14:30:20Z");
+  await writer.write(newer, JSON.stringify(newer), NOW);
+  assert.equal((await writer.write(older, JSON.stringify(older), NOW, "if-newer")).hostList, undefined);
+  assert.equal((await writer.write(older, JSON.stringify(older), NOW, "skip")).historyExisted, true);
+  assert.equal((await store.get("server01.json"))?.body, JSON.stringify(newer));
+  assert.deepEqual(latestModeFor(undefined), "always");
+  assert.deepEqual(latestModeFor({ replay: false, latest: true }), "always");
 });

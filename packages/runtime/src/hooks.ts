@@ -1,5 +1,5 @@
 import { AsyncParallelHook, AsyncSeriesHook, SyncWaterfallHook } from "tapable";
-import type { EmitReport, Hooks, MetricsDocument, Sample } from "./plugin.js";
+import type { Delivery, EmitReport, Hooks, MetricsDocument, Sample } from "./plugin.js";
 
 /** Every lifecycle hook of the agent, in the order they run. */
 export function createHooks(): Hooks {
@@ -7,7 +7,7 @@ export function createHooks(): Hooks {
     start: new AsyncSeriesHook<[]>(),
     collect: new AsyncParallelHook<[Sample]>(["sample"]),
     document: new SyncWaterfallHook<[MetricsDocument]>(["document"]),
-    emit: new AsyncParallelHook<[MetricsDocument, string]>(["document", "json"]),
+    emit: new AsyncParallelHook<[MetricsDocument, string, Delivery]>(["document", "json", "delivery"]),
     afterEmit: new AsyncSeriesHook<[MetricsDocument, EmitReport]>(["document", "report"]),
     stop: new AsyncSeriesHook<[]>(),
   });

@@ -1,7 +1,11 @@
 export * from "./plugin.js";
 export { createHooks } from "./hooks.js";
 export { Runtime, isoSecond, PluginOptionsError } from "./runtime.js";
-export type { RuntimeOptions, PluginUse, LoadedPlugin, PluginStats } from "./runtime.js";
+export type { RuntimeOptions, PluginUse, LoadedPlugin, PluginStats, EmitOptions, RuntimeHealth } from "./runtime.js";
+export { DEFAULT_DELIVERY } from "./delivery.js";
+export type { DeliveryOptions, SinkHealth, SinkState } from "./delivery.js";
+export { Spool, DEFAULT_SPOOL_LIMITS } from "./spool.js";
+export type { SpoolLimits, SpoolRecord, SpoolStats } from "./spool.js";
 export { Scheduler } from "./scheduler.js";
 export type { Clock, SchedulerStats } from "./scheduler.js";
 export { loadPlugin, resolvePlugin, packageNameFor, packageNamesFor, PluginLoadError } from "./loader.js";

@@ -36,10 +36,29 @@ export interface Settings {
   readonly stateDir: string;
 }
 
+/**
+ * How a document reaches a sink, the `emit` hook's third argument. A sink that keeps a "latest" view (the
+ * layout's `<host>.json` and list.json, a scrape endpoint) updates it only when `latest` is true.
+ */
+export interface Delivery {
+  /** The document comes from the sink's spool: an earlier write of it failed, or the agent restarted. */
+  readonly replay: boolean;
+  /**
+   * False while newer documents wait behind this one: store it in history only. True for a live document,
+   * and for a replayed one that is the newest queued (then it may still be older than what the store has).
+   */
+  readonly latest: boolean;
+  /** Aborted when the runtime gives up on this write (its timeout, or shutdown); pass it to the client. */
+  readonly signal: AbortSignal;
+}
+
 /** Outcome of one sink on one tick. */
 export interface SinkOutcome {
   plugin: string;
+  /** The sink stored the document in this tick. */
   ok: boolean;
+  /** The document went to the sink's spool, to be delivered when the sink recovers. */
+  spooled?: boolean;
   error?: string;
   durationMs: number;
 }
@@ -55,8 +74,11 @@ export interface Hooks {
   readonly collect: AsyncParallelHook<[Sample]>;
   /** Every tick, transforms of the whole document, in order. */
   readonly document: SyncWaterfallHook<[MetricsDocument]>;
-  /** Every tick, every sink in parallel, with the validated document and its JSON text. */
-  readonly emit: AsyncParallelHook<[MetricsDocument, string]>;
+  /**
+   * Every tick, every sink in parallel, with the validated document, its JSON text and how it is delivered;
+   * a document a sink failed to write comes back later from the sink's spool, with `delivery.replay`.
+   */
+  readonly emit: AsyncParallelHook<[MetricsDocument, string, Delivery]>;
   /** Every tick, after all sinks answered. */
   readonly afterEmit: AsyncSeriesHook<[MetricsDocument, EmitReport]>;
   /** Once, at shutdown: flush and close, within the stop deadline. */

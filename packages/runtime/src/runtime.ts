@@ -1,11 +1,14 @@
 import type { Tap } from "tapable";
 import type { ValidateFunction } from "ajv";
 import type { Logger } from "pino";
+import { join } from "node:path";
+import { DEFAULT_DELIVERY, SinkLane, type DeliveryOptions, type SinkHealth } from "./delivery.js";
 import { createHooks } from "./hooks.js";
 import { deepMerge } from "./merge.js";
 import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 import { compile, formatErrors } from "./validation.js";
 import type {
+  Delivery,
   EmitReport,
   Hooks,
   JsonSchema,
@@ -13,7 +16,6 @@ import type {
   PluginDefinition,
   Sample,
   Settings,
-  SinkOutcome,
 } from "./plugin.js";
 import { RUNTIME_API_VERSION } from "./plugin.js";
 
@@ -22,8 +24,21 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Default time a collector may take per tick; well under the interval. */
   collectTimeoutMs?: number;
-  /** Default time a sink may take per tick. */
+  /** Default time a sink may take per write. */
   emitTimeoutMs?: number;
+  /** Spool limits, retry backoff, report interval and flush deadline; each defaults to DEFAULT_DELIVERY's. */
+  delivery?: Partial<DeliveryOptions>;
+}
+
+export interface EmitOptions {
+  /** How long the tick waits for a sink before spooling the document (default: the sink's timeout). */
+  waitMs?: number;
+}
+
+/** Every plugin's counters and every sink's delivery figures. */
+export interface RuntimeHealth {
+  plugins: ({ name: string; kind: string } & PluginStats)[];
+  sinks: SinkHealth[];
 }
 
 export interface PluginUse {
@@ -109,12 +124,15 @@ export class Runtime {
   private applying: LoadedPlugin | undefined;
   private readonly validateBase = compile(BASE_DOCUMENT_SCHEMA);
   private lastDocumentProblem: string | undefined;
+  private readonly delivery: DeliveryOptions;
+  private readonly lanes = new Map<string, SinkLane>();
 
-  constructor({ settings, logger, collectTimeoutMs, emitTimeoutMs }: RuntimeOptions) {
+  constructor({ settings, logger, collectTimeoutMs, emitTimeoutMs, delivery }: RuntimeOptions) {
     this.settings = settings;
     this.logger = logger;
     this.collectTimeoutMs = collectTimeoutMs ?? Math.min(10_000, Math.max(200, settings.intervalMs / 2));
     this.emitTimeoutMs = emitTimeoutMs ?? Math.max(5_000, settings.intervalMs);
+    this.delivery = { ...DEFAULT_DELIVERY, ...delivery, spool: { ...DEFAULT_DELIVERY.spool, ...delivery?.spool } };
     this.interceptTaps();
   }
 
@@ -157,8 +175,10 @@ export class Runtime {
     return { allOf: [BASE_DOCUMENT_SCHEMA, ...fragments] };
   }
 
+  /** Starts the plugins, then each sink's spool (replaying what an earlier run left). */
   async start(): Promise<void> {
     await this.hooks.start.promise();
+    await Promise.all([...this.lanes.values()].map((lane) => lane.start()));
   }
 
   /** Runs `collect` and `document` for the slot and validates the result; undefined if it is invalid. */
@@ -177,17 +197,26 @@ export class Runtime {
     return this.validateDocument(document, [...tick.fragments.keys()]) ? document : undefined;
   }
 
-  /** Hands the document to every sink; resolves when all answered (or timed out). */
-  async emit(document: MetricsDocument): Promise<EmitReport> {
+  /** Hands the document to every sink; resolves when each stored it or spooled it. */
+  async emit(document: MetricsDocument, { waitMs }: EmitOptions = {}): Promise<EmitReport> {
     const report: EmitReport = { sinks: [] };
-    emitReports.set(document, report);
-    await this.hooks.emit.promise(document, JSON.stringify(document));
+    emitContexts.set(document, { report, waitMs });
+    await this.hooks.emit.promise(document, JSON.stringify(document), LIVE);
     await this.hooks.afterEmit.promise(document, report);
     return report;
   }
 
+  /** Gives sinks the flush deadline to finish writes in flight (the rest stays spooled), then stops the plugins. */
   async stop(): Promise<void> {
+    await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
     await this.hooks.stop.promise();
+  }
+
+  health(): RuntimeHealth {
+    return {
+      plugins: this.plugins.map(({ definition, stats }) => ({ name: definition.name, kind: definition.kind, ...stats })),
+      sinks: [...this.lanes.values()].map((lane) => lane.health()),
+    };
   }
 
   private validateDocument(document: MetricsDocument, contributors: number[]): boolean {
@@ -239,23 +268,29 @@ export class Runtime {
     return { ...tap, type: "promise", fn: fn as AnyTap["fn"] };
   }
 
+  /** Each sink tap gets a lane: live writes while it keeps up, its own spool and replay when it does not. */
   private wrapSink(tap: AnyTap): AnyTap {
     const plugin = this.owner("emit");
-    const run = asPromise(tap);
+    const run = asPromise(tap) as (document: MetricsDocument, json: string, delivery: Delivery) => Promise<unknown>;
+    const lane = new SinkLane(plugin.definition.name, join(this.settings.stateDir, this.laneName(plugin.definition.name)), run, plugin.timeoutMs, this.delivery, plugin.stats, this.logger);
+    const slot = this.lanes.size;
+    this.lanes.set(lane.dir, lane);
     const fn = async (document: MetricsDocument, json: string): Promise<void> => {
       const started = performance.now();
-      const outcome: SinkOutcome = { plugin: plugin.definition.name, ok: true, durationMs: 0 };
-      try {
-        await withTimeout(run(document, json), plugin.timeoutMs);
-        this.recordSuccess(plugin);
-      } catch (error) {
-        Object.assign(outcome, { ok: false, error: errorText(error) });
-        this.recordFailure(plugin, `write failed: ${errorText(error)}`);
-      }
-      outcome.durationMs = performance.now() - started;
-      emitReports.get(document)?.sinks.push(outcome);
+      const context = emitContexts.get(document);
+      const result = await lane.deliver(document, json, Math.min(plugin.timeoutMs, context?.waitMs ?? plugin.timeoutMs));
+      // In configuration order, whichever answered first.
+      if (context) context.report.sinks[slot] = { plugin: plugin.definition.name, ...result, durationMs: performance.now() - started };
     };
     return { ...tap, type: "promise", fn: fn as AnyTap["fn"] };
+  }
+
+  /** The spool folder's name: the sink's name as a safe file name, numbered when two taps share it. */
+  private laneName(name: string): string {
+    const base = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_") || "sink";
+    let candidate = base;
+    for (let n = 2; this.lanes.has(join(this.settings.stateDir, candidate)); n += 1) candidate = `${base}-${n}`;
+    return candidate;
   }
 
   private wrapTransform(tap: AnyTap): AnyTap {
@@ -296,7 +331,9 @@ export class Runtime {
   }
 }
 
-const emitReports = new WeakMap<MetricsDocument, EmitReport>();
+const emitContexts = new WeakMap<MetricsDocument, { report: EmitReport; waitMs: number | undefined }>();
+/** What the runtime passes to the emit hook; each sink's wrapper makes its own Delivery. */
+const LIVE: Delivery = { replay: false, latest: true, signal: new AbortController().signal };
 
 /** ISO-8601 UTC to the second: `2025-08-05T14:30:22Z`. */
 export function isoSecond(time: Date): string {

@@ -30,6 +30,8 @@ export function captureLogger(level = "debug"): { logger: pino.Logger; lines: Lo
   return { logger: pino({ level }, stream), lines };
 }
 
+let stateDirs = 0;
+
 export function testSettings(overrides: Partial<Settings> = {}): Settings {
   return {
     hostname: "test-host",
@@ -37,7 +39,8 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     procfs: "/proc",
     sysfs: "/sys",
     dataDir: "./resourcemonitor-data",
-    stateDir: "./resourcemonitor-data/.spool",
+    // A fresh place per call (created only if a sink fails): a spool left by one test must not replay into another.
+    stateDir: join(tmpdir(), `rm-test-state-${process.pid}-${(stateDirs += 1)}`),
     ...overrides,
   };
 }

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { definePlugin, RUNTIME_API_VERSION, type Logger, type MetricsDocument, type Settings } from "@resourcemonitor/runtime";
-import { latestKey, normalizePrefix, validateHostname, writeSample, type ObjectStore, type WrittenSample } from "@resourcemonitor/layout";
+import { definePlugin, RUNTIME_API_VERSION, type Delivery, type Logger, type MetricsDocument, type Settings } from "@resourcemonitor/runtime";
+import { latestKey, latestModeFor, normalizePrefix, validateHostname, writeSample, type ObjectStore, type WrittenSample } from "@resourcemonitor/layout";
 import { createFileStore, fileKeyProblem } from "./file-store.js";
 
 const PLUGIN_NAME = "file";
@@ -38,18 +38,19 @@ class FileSink {
   }
 
   /** Three files a tick, no fsync (see FileStore.writeTemp): the per-tick cost stays a few dozen syscalls. */
-  async write(document: MetricsDocument, json: string): Promise<void> {
-    this.report(await writeSample(this.store, document, json, { prefix: this.prefix }));
+  async write(document: MetricsDocument, json: string, delivery?: Delivery): Promise<void> {
+    this.report(await writeSample(this.store, document, json, { prefix: this.prefix, latest: latestModeFor(delivery) }));
   }
 
   private report({ hostList, historyKey }: WrittenSample): void {
+    this.logger.trace({ historyKey }, "sample written");
+    if (!hostList) return;
     if (hostList.corrupt) {
       this.logger.warn({ kept: hostList.corruptCopies }, `${hostList.key} was no host list; kept its text as ${hostList.corruptCopies.join(", ")} and rebuilt it`);
     }
     if (hostList.legacy) this.logger.info(`converted ${hostList.key} from the legacy list of names to names with times`);
     if (hostList.dropped.length > 0) this.logger.debug({ dropped: hostList.dropped }, `dropped stale hosts from ${hostList.key}`);
     if (hostList.attempts > 1) this.logger.debug({ attempts: hostList.attempts }, `${hostList.key} changed under us; merged again`);
-    this.logger.trace({ historyKey }, "sample written");
   }
 }
 
@@ -79,6 +80,6 @@ export default definePlugin<FileSinkOptions>({
   apply({ hooks, options, settings, logger }) {
     const sink = new FileSink(options, settings, logger);
     hooks.start.tapPromise(PLUGIN_NAME, () => sink.start());
-    hooks.emit.tapPromise(PLUGIN_NAME, (document, json) => sink.write(document, json));
+    hooks.emit.tapPromise(PLUGIN_NAME, (document, json, delivery) => sink.write(document, json, delivery));
   },
 });
