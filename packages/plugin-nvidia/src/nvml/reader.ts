@@ -55,9 +55,14 @@ export class NvmlReader {
     this.reopenDelayMs = options.reopenDelayMs;
   }
 
+  /** Opens (or reopens) NVML when that is due; done at start too, so the first tick does not pay for init. */
+  prepare(now: number): void {
+    if (now >= this.openAt && (this.nvml === null || this.devices.some((device) => device.lost))) this.reopen(now);
+  }
+
   /** Reads every GPU into the shared numbers (opening or reopening NVML first when due). */
   poll(now: number): void {
-    if (now >= this.openAt && (this.nvml === null || this.devices.some((device) => device.lost))) this.reopen(now);
+    this.prepare(now);
     let count = 0;
     if (this.nvml) {
       for (const device of this.devices) {

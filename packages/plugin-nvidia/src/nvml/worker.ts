@@ -23,14 +23,19 @@ const reader = new NvmlReader(options, shared, (level, message, fields) => post(
 
 let postedKind: string | null | undefined;
 
+function postState(): void {
+  if (reader.closedKind !== postedKind) post({ type: "state", closedKind: (postedKind = reader.closedKind) });
+}
+
 function answer(): void {
   reader.poll(Date.now());
-  if (reader.closedKind !== postedKind) post({ type: "state", closedKind: (postedKind = reader.closedKind) });
+  postState();
   Atomics.add(shared.control, RESPONSE, 1);
   Atomics.notify(shared.control, RESPONSE);
 }
 
-answer();
+reader.prepare(Date.now());
+postState();
 let seen = 0;
 for (;;) {
   Atomics.wait(shared.control, REQUEST, seen);
