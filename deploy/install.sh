@@ -165,7 +165,13 @@ install_unit() {
   unit=$(mktemp)
   sed "s#/opt/resourcemonitor#$PREFIX#g" "$SOURCE/deploy/systemd/$SERVICE.service" >"$unit"
   if place "$unit" "$UNIT" 0644; then
-    if systemd_running; then systemctl daemon-reload; elif [ "$SYSTEM" = 0 ]; then skipped "systemctl daemon-reload"; fi
+    if systemd_running; then
+      systemctl daemon-reload
+    elif [ "$SYSTEM" = 0 ]; then
+      skipped "systemctl daemon-reload"
+    else
+      say "  systemd is not running here: the unit is installed but nothing was reloaded"
+    fi
   fi
   rm -f "$unit"
 }
