@@ -14,9 +14,18 @@ export interface SmiOptions {
 }
 
 const FIRST_RESTART_MS = 1000;
+/** A process that ran this long was healthy: the backoff starts over and its next exit is news again. */
+const HEALTHY_RUN_MS = 60_000;
 const STOP_WAIT_MS = 2000;
 /** nvidia-smi's exit code when the driver is not loaded. */
 const EXIT_DRIVER_NOT_LOADED = 9;
+
+interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lastError: string;
+  ranMs: number;
+}
 
 interface Row {
   gpu: Gpu;
@@ -82,6 +91,7 @@ export class SmiBackend implements GpuBackend {
     const args = [`--query-gpu=${QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits", `-lms`, String(this.options.intervalMs)];
     const [command, argv] = wrapper ? [wrapper, ["--pdeathsig", "KILL", "--", executable, ...args]] : [executable, args];
     const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const startedAt = Date.now();
     this.child = child;
     let pending = "";
     let lastError = "";
@@ -92,7 +102,7 @@ export class SmiBackend implements GpuBackend {
     });
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (lastError = chunk.trim().split("\n").pop() ?? lastError));
     child.on("error", (error) => (lastError = error.message));
-    child.on("close", (code, signal) => this.onExit(child, code, signal, lastError));
+    child.on("close", (code, signal) => this.onExit(child, { code, signal, lastError, ranMs: Date.now() - startedAt }));
     this.logger.debug({ pid: child.pid, command, args: argv }, "nvidia-smi started");
   }
 
@@ -103,14 +113,15 @@ export class SmiBackend implements GpuBackend {
       return;
     }
     this.rows.set(gpu.index, { gpu, at: Date.now() });
-    if (this.lastProblem !== null) this.logger.info("nvidia-smi reports GPUs again");
-    this.lastProblem = null;
-    this.restartDelayMs = FIRST_RESTART_MS;
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, lastError: string): void {
+  private onExit(child: ChildProcess, { code, signal, lastError, ranMs }: ExitInfo): void {
     if (this.child === child) this.child = null;
     if (this.stopping) return;
+    if (ranMs >= HEALTHY_RUN_MS) {
+      this.restartDelayMs = FIRST_RESTART_MS;
+      this.lastProblem = null;
+    }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     if (code === EXIT_DRIVER_NOT_LOADED) {
       return this.retryLater(`nvidia-smi ${how}: the NVIDIA driver is not loaded (${lastError})`, this.options.retryIntervalMs, "info");
