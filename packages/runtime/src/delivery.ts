@@ -98,7 +98,7 @@ export class SinkLane {
    */
   async deliver(document: MetricsDocument, json: string, waitMs: number): Promise<{ ok: boolean; spooled: boolean; error?: string }> {
     const spool = this.spool ?? (await this.openSpool());
-    if (spool.depth > 0 || this.inFlight || this.stopping) return this.enqueue(document, json);
+    if (spool.depth > 0 || this.inFlight || this.stopping) return this.enqueue(json);
     const attempt = this.attempt(document, json, { replay: false, latest: true }).then(() => undefined, (error: unknown) => error ?? new Error("failed"));
     let timer: NodeJS.Timeout | undefined;
     const answer = waitMs >= this.timeoutMs ? await attempt : await Promise.race([attempt, new Promise<typeof NOT_YET>((resolve) => (timer = setTimeout(resolve, Math.max(0, waitMs), NOT_YET)))]);
@@ -110,7 +110,7 @@ export class SinkLane {
     }
     // Too slow: the write goes on in the background; the sample is spooled in case it fails.
     this.failed(answer === NOT_YET ? new Error(`no answer within ${Math.round(waitMs)} ms (write still in flight)`) : answer);
-    return this.enqueue(document, json);
+    return this.enqueue(json);
   }
 
   /** Stops replaying, gives writes in flight until the flush deadline, and closes the spool. */
@@ -150,9 +150,8 @@ export class SinkLane {
     return this.spool;
   }
 
-  private async enqueue(document: MetricsDocument, json: string): Promise<{ ok: boolean; spooled: boolean; error?: string }> {
-    const time = Date.parse(document.timestamp);
-    await this.spool?.append({ time: Number.isNaN(time) ? Date.now() : time, json });
+  private async enqueue(json: string): Promise<{ ok: boolean; spooled: boolean; error?: string }> {
+    await this.spool?.append({ time: Date.now(), json });
     this.kick();
     return { ok: false, spooled: true, ...(this.stats.lastError ? { error: this.stats.lastError } : {}) };
   }

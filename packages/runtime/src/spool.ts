@@ -32,7 +32,7 @@ export interface SpoolLimits {
 export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxBytes: 512 * 1024 * 1024, maxAgeMs: 7 * 24 * 3_600_000, memoryLimit: 10_000 };
 
 export interface SpoolRecord {
-  /** The sample's time (its document's timestamp), ms since the epoch. */
+  /** When it was spooled, ms since the epoch: the age limit counts from here. */
   time: number;
   json: string;
 }
@@ -301,7 +301,8 @@ export class Spool {
     try {
       names = await readdir(this.dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      // Nothing to read; if nothing can be written there either, the first append says so.
+      if (["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException).code ?? "")) return;
       throw error;
     }
     const seqs = names.filter((name) => name.endsWith(SEGMENT_SUFFIX)).map((name) => Number.parseInt(name, 10)).filter(Number.isSafeInteger).sort((a, b) => a - b);
