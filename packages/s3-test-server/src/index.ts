@@ -3,13 +3,61 @@ import type { AddressInfo } from "node:net";
 import { buildApp } from "fauxqs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
+interface FauxObject {
+  key: string;
+}
+
+interface ListOptions {
+  prefix?: string;
+  delimiter?: string;
+  maxKeys?: number;
+  startAfter?: string;
+  marker?: string;
+}
+
+interface Listing {
+  objects: FauxObject[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+}
+
 /** The part of fauxqs's in-memory S3 store this helper uses (fauxqs does not export the class). */
 interface FauxS3Store {
   createBucket(name: string): void;
   hasBucket(name: string): boolean;
   headObject(bucket: string, key: string): { etag: string; contentType: string; metadata: Record<string, string> };
+  listObjects(bucket: string, options?: ListOptions): Listing;
 }
 type S3StoreClass = new () => FauxS3Store;
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+
+/**
+ * fauxqs 1.9.2 sorts keys with localeCompare (`a_1` before `a.json`) and compares `StartAfter` in UTF-16;
+ * S3 lists in UTF-8 byte order. This lists as S3 does.
+ */
+function byteOrderStore(S3Store: S3StoreClass): S3StoreClass {
+  return class extends S3Store {
+    override listObjects(bucket: string, options: ListOptions = {}): Listing {
+      const prefix = options.prefix ?? "";
+      const all = super.listObjects(bucket, { prefix, maxKeys: Number.MAX_SAFE_INTEGER }).objects.sort((a, b) => byBytes(a.key, b.key));
+      const startAfter = options.startAfter ?? options.marker ?? "";
+      const maxKeys = options.maxKeys ?? 1000;
+      const objects: FauxObject[] = [];
+      const commonPrefixes = new Set<string>();
+      for (const object of all) {
+        if (byBytes(object.key, startAfter) <= 0) continue;
+        const cut = options.delimiter ? object.key.indexOf(options.delimiter, prefix.length) : -1;
+        const common = cut >= 0 ? object.key.slice(0, cut + (options.delimiter?.length ?? 0)) : undefined;
+        if (common !== undefined && (commonPrefixes.has(common) || byBytes(common, startAfter) <= 0)) continue;
+        if (objects.length + commonPrefixes.size >= maxKeys) return { objects, commonPrefixes: [...commonPrefixes], isTruncated: true };
+        if (common !== undefined) commonPrefixes.add(common);
+        else objects.push(object);
+      }
+      return { objects, commonPrefixes: [...commonPrefixes], isTruncated: false };
+    }
+  };
+}
 
 /** What a faulty server does to each request while the fault is set. */
 export type FaultKind =
@@ -145,7 +193,7 @@ function conditionalFailure(headers: RecordedRequest["headers"], current: string
  * fault injection and request counts layered on top through fastify hooks.
  */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3TestServer> {
-  const S3Store = await loadS3StoreClass();
+  const S3Store = byteOrderStore(await loadS3StoreClass());
   const store = new S3Store();
   const { app } = await buildWithStore(store);
   const server = new FaultyServer(app, store, options);

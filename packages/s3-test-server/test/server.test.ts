@@ -59,6 +59,18 @@ describe("startS3Server", () => {
     assert.equal(server.objectInfo(BUCKET, "missing"), undefined);
   });
 
+  it("lists in UTF-8 byte order as S3 does (fauxqs alone sorts by locale)", async () => {
+    for (const key of ["order/a_1.json", "order/a.json", "order/B.json", "order/é.json"]) await put(s3, key, "{}");
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "order/", MaxKeys: 1, ContinuationToken }));
+      keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ""));
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+    assert.deepEqual(keys, ["order/B.json", "order/a.json", "order/a_1.json", "order/é.json"]);
+  });
+
   it("gives PutObject AWS's conditional semantics: 412 on a failed If-None-Match or If-Match, 404 on If-Match of a missing key", async () => {
     const first = await put(s3, "cas.json", "one", { IfNoneMatch: "*" });
     assert.equal(await statusOf(put(s3, "cas.json", "two", { IfNoneMatch: "*" })), 412);
