@@ -85,6 +85,9 @@ export interface HistoryResponse {
   gpus: GpuSeries[];
   /** Objects in the range that could not be read or parsed, skipped. */
   skipped: number;
+  /** As in FleetResponse, so a page opened on a host knows them. */
+  intervalSeconds: number;
+  staleAfterSeconds: number;
 }
 
 export type StoreErrorCode = "access-denied" | "unreachable" | "no-such-bucket" | "no-credentials" | "store-error";

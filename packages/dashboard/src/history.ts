@@ -14,6 +14,8 @@ export function createHistoryCache(maxBytes: number): HistoryCache {
 }
 
 export interface HistoryOptions extends StoreView {
+  intervalSeconds: number;
+  staleAfterSeconds: number;
   cache: HistoryCache;
   /** More samples than this in the range are thinned to one per step. */
   maxPoints: number;
@@ -146,5 +148,7 @@ export async function readHistory(options: HistoryOptions, host: string, from: D
     temperatures: temperatureSeries(points),
     gpus: gpuSeries(points),
     skipped: kept.length - points.length,
+    intervalSeconds: options.intervalSeconds,
+    staleAfterSeconds: options.staleAfterSeconds,
   };
 }

@@ -117,7 +117,7 @@ class DashboardHandler {
     const intervalSeconds = options.intervalSeconds ?? 60;
     const view = { store: options.store, prefix: normalizePrefix(options.prefix), concurrency: options.concurrency ?? 32 };
     this.fleetOptions = { ...view, intervalSeconds, staleAfterSeconds: options.staleAfterSeconds ?? Math.max(3 * intervalSeconds, 30) };
-    this.historyOptions = { ...view, cache: createHistoryCache(options.cacheBytes ?? 64 * 1024 * 1024), maxPoints: options.maxPoints ?? 3600 };
+    this.historyOptions = { ...this.fleetOptions, cache: createHistoryCache(options.cacheBytes ?? 64 * 1024 * 1024), maxPoints: options.maxPoints ?? 3600 };
     this.health = new StoreHealth(logger);
     const publicDir = options.publicDir ?? defaultPublicDir();
     this.files = loadStaticFiles(publicDir);

@@ -1,0 +1,23 @@
+import type { ErrorResponse } from "../src/api-types.js";
+
+/** What went wrong, in words for the banner, with what to do. */
+export class ApiError extends Error {
+  constructor(message: string, readonly hint: string, readonly code: string) {
+    super(message);
+  }
+}
+
+/** GET a JSON API path; any failure becomes an ApiError the page can show as is. */
+export async function getJson<T>(path: string): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: { accept: "application/json" } });
+  } catch {
+    throw new ApiError("The dashboard server does not answer.", "Is `resourcemonitor dashboard` still running? The page retries on its own.", "server-down");
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (response.ok && body !== undefined) return body as T;
+  const error = (body as ErrorResponse | undefined)?.error;
+  if (error) throw new ApiError(error.message, error.hint, error.code);
+  throw new ApiError(`The dashboard answered ${response.status} ${response.statusText}.`, "Check the dashboard's log.", "http");
+}

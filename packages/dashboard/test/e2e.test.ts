@@ -1,0 +1,152 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { createFileStore } from "@resourcemonitor/sink-file";
+import { startDashboard, type Dashboard } from "../src/index.js";
+import { celsius, percent } from "../page/format.js";
+import { buildPage, launchChromium, screenshot, type Browser } from "./browser.js";
+import { seedFleet, tempDir, type Doc, type Seeded } from "./seed.js";
+
+let seeded: Seeded;
+let dashboard: Dashboard;
+let browser: Browser;
+let page: Page;
+/** A blank page that decodes screenshots, away from the dashboard's content security policy. */
+let scratch: Page;
+
+before(async () => {
+  const store = createFileStore(await tempDir());
+  [seeded] = await Promise.all([seedFleet(store), buildPage()]);
+  dashboard = await startDashboard({ store, port: 0, intervalSeconds: 1, staleAfterSeconds: 60 });
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  scratch = await browser.context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  await dashboard?.close();
+});
+
+const cell = (host: string, column: string) => page.locator(`tr[data-host="${host}"] [data-col="${column}"]`);
+const hostOrder = () => page.locator("tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-host")));
+
+async function assertNotBlank(name: string): Promise<void> {
+  const stats = await screenshot(page, scratch, name);
+  assert.ok(stats.width > 300 && stats.height > 300, `${name}: ${stats.width}x${stats.height}`);
+  assert.ok(stats.colors > 20 && stats.inked > 0.01, `${name} looks blank: ${JSON.stringify(stats)}`);
+}
+
+test("the fleet table lists the seeded hosts with their latest values, the stopped one marked stale", async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(dashboard.url);
+  await page.locator("tbody tr").nth(3).waitFor();
+  assert.deepEqual(await hostOrder(), ["alpha", "gpu2", "nosensor", "old"]);
+  const expectRow = async (host: string, doc: Doc) => {
+    assert.equal(await cell(host, "cpu").textContent(), percent(doc.cpu.usage_percent));
+    assert.match((await cell(host, "ram").textContent()) ?? "", new RegExp(`^${percent(doc.memory.virtual.percent)} .* GiB / .* GiB$`));
+  };
+  for (const host of ["alpha", "gpu2", "nosensor", "old"] as const) await expectRow(host, seeded.hosts[host].latest);
+  assert.equal(await cell("alpha", "temp").textContent(), celsius(61));
+  assert.equal(await cell("nosensor", "temp").textContent(), "none");
+  assert.equal(await cell("nosensor", "gpu").textContent(), "none");
+  const gpus = (seeded.hosts.gpu2.latest.gpu ?? []).map((gpu) => `${gpu.index}: ${percent(gpu.utilization.gpu)} · ${percent(gpu.memory.percent)}`);
+  assert.deepEqual(await cell("gpu2", "gpu").locator(".gpu").allTextContents(), gpus);
+  assert.equal(await page.locator('tr[data-host="old"]').getAttribute("class"), "stale");
+  assert.equal(await page.locator('tr[data-host="old"] .badge').textContent(), "stale");
+  assert.match((await cell("old", "lastSeen").textContent()) ?? "", /^2 h ago$/);
+  assert.equal(await page.locator('tr[data-host="alpha"] .badge').textContent(), "online");
+  await assertNotBlank("fleet");
+});
+
+test("the fleet table sorts by a clicked column, both ways, and refreshes at the agents' interval", async () => {
+  await page.locator('button[data-sort="cpu"]').click();
+  assert.deepEqual(await hostOrder(), ["old", "nosensor", "alpha", "gpu2"], "CPU 5, 42, 69, 90.5 %");
+  await page.locator('button[data-sort="cpu"]').click();
+  assert.deepEqual(await hostOrder(), ["gpu2", "alpha", "nosensor", "old"]);
+  await page.locator('button[data-sort="temp"]').click();
+  assert.equal((await hostOrder()).at(-1), "nosensor", "no sensor sorts last");
+  let fetches = 0;
+  const count = (request: { url(): string }) => void (request.url().endsWith("/api/hosts") && (fetches += 1));
+  page.on("request", count);
+  await page.waitForTimeout(2600);
+  page.off("request", count);
+  assert.ok(fetches >= 2, `${fetches} refreshes in 2.6 s at a 1 s interval`);
+  assert.deepEqual(await hostOrder(), ["alpha", "gpu2", "old", "nosensor"], "the chosen sort survives a refresh");
+});
+
+async function canvasInk(selector: string): Promise<number[]> {
+  return page.locator(`${selector} canvas`).evaluateAll((canvases) =>
+    canvases.map((canvas) => {
+      const { data } = (canvas as HTMLCanvasElement).getContext("2d")?.getImageData(0, 0, (canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height) ?? { data: [] };
+      let inked = 0;
+      for (let offset = 3; offset < data.length; offset += 4) if ((data[offset] ?? 0) > 0) inked += 1;
+      return inked;
+    }),
+  );
+}
+
+test("a host's charts render with one line per core, sensor and GPU", async () => {
+  await page.goto(`${dashboard.url}#/host/gpu2`);
+  await page.locator('[data-chart="gpu-power"] canvas').waitFor();
+  const cores = seeded.hosts.gpu2.latest.cpu.usage_per_core.length;
+  const expected: Record<string, number> = { cpu: 1 + cores, "cpu-freq": 1, memory: 2, temperatures: 3, "gpu-util": 2, "gpu-vram": 2, "gpu-temp": 2, "gpu-power": 2 };
+  const charts = await page.locator("[data-chart]").evaluateAll((sections) => sections.map((section) => [section.getAttribute("data-chart"), Number(section.getAttribute("data-series"))]));
+  assert.deepEqual(Object.fromEntries(charts), expected);
+  for (const id of Object.keys(expected)) {
+    const ink = await canvasInk(`[data-chart="${id}"]`);
+    assert.equal(ink.length, 1, id);
+    assert.ok((ink[0] ?? 0) > 500, `${id} canvas is empty: ${ink}`);
+    // uPlot's legend: one row for time plus one per series.
+    assert.equal(await page.locator(`[data-chart="${id}"] .u-legend .u-series`).count(), expected[id] as number + 1, id);
+  }
+  assert.equal(await page.locator('[data-chart="memory"] h3').textContent(), `Memory (${(seeded.hosts.gpu2.latest.memory.virtual.total / 1024 ** 3).toFixed(1)} GiB) and swap (${((seeded.hosts.gpu2.latest.memory.swap.total) / 1024 ** 3).toFixed(seeded.hosts.gpu2.latest.memory.swap.total < 10 * 1024 ** 3 ? 2 : 1)} GiB)`);
+  assert.equal(await page.locator(".summary").getAttribute("data-points"), "30");
+  await assertNotBlank("host-gpu2");
+});
+
+test("a host without sensors or GPUs says none instead of drawing empty charts", async () => {
+  await page.goto(`${dashboard.url}#/host/nosensor`);
+  await page.locator('[data-chart="memory"] canvas').waitFor();
+  assert.deepEqual(await page.locator("p.none").allTextContents(), ["CPU temperature sensors: none", "GPUs: none"]);
+  assert.equal(await page.locator('[data-chart^="gpu"], [data-chart="temperatures"]').count(), 0);
+  await assertNotBlank("host-nosensor");
+});
+
+test("the range switch refetches the history for the new range", async () => {
+  await page.goto(`${dashboard.url}#/host/alpha`);
+  await page.locator('.summary[data-points="60"]').waitFor();
+  assert.equal(await page.locator('button[data-range="1h"]').getAttribute("aria-pressed"), "true");
+  const [request] = await Promise.all([page.waitForRequest((candidate) => candidate.url().includes("/api/hosts/alpha/history?range=6h")), page.locator('button[data-range="6h"]').click()]);
+  assert.ok(request);
+  await page.locator('.summary[data-points="61"]').waitFor();
+  assert.equal(await page.locator('button[data-range="6h"]').getAttribute("aria-pressed"), "true");
+  await page.locator('button[data-range="15m"]').click();
+  await page.locator('.summary[data-points="60"]').waitFor();
+  await assertNotBlank("host-alpha-15m");
+});
+
+test("a stale host's own view is marked stale", async () => {
+  await page.goto(`${dashboard.url}#/host/old?range=6h`);
+  await page.locator('[data-chart="cpu"] canvas').waitFor();
+  assert.equal(await page.locator(".host-head .badge").textContent(), "stale");
+  assert.match((await page.locator(".facts").textContent()) ?? "", /^last sample 2 h ago/);
+});
+
+test("dark and phone-sized: dark colours follow the system, nothing overflows the screen", async () => {
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto(dashboard.url);
+  await page.locator("tbody tr").nth(3).waitFor();
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(background, "rgb(20, 23, 28)");
+  await assertNotBlank("fleet-dark");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${dashboard.url}#/host/gpu2`);
+  await page.locator('[data-chart="gpu-power"] canvas').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone`);
+  const plotWidth = await page.locator('[data-chart="cpu"] canvas').evaluate((canvas) => canvas.getBoundingClientRect().width);
+  assert.ok(plotWidth > 250 && plotWidth <= 390, `chart ${plotWidth} px wide on a 390 px screen`);
+  await assertNotBlank("host-gpu2-phone-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+});
