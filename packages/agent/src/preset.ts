@@ -1,2 +1,2 @@
 /** The collectors the agent runs when the configuration names none. */
-export const DEFAULT_COLLECTORS = ["cpu", "memory", "thermal"];
+export const DEFAULT_COLLECTORS = ["cpu", "memory", "thermal", "nvidia"];

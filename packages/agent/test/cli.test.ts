@@ -147,10 +147,12 @@ test("`plugins` lists every loaded plugin with its version and the fields it con
   assert.match(stdout, /contributes: cpu\.usage_percent, cpu\.usage_per_core, cpu\.frequency, cpu\.count_logical, cpu\.count_physical/);
   assert.match(stdout, /contributes: memory\.virtual, memory\.swap/);
   assert.match(stdout, /contributes: cpu\.temperatures/);
+  assert.match(stdout, /^collector nvidia 0\.1\.0 \(nvidia\)$/m);
+  assert.match(stdout, /contributes: gpu/);
   assert.match(stdout, /^sink {6}file 0\.1\.0 \(file\)$/m);
   const json = JSON.parse((await runCli(["plugins", "--json"], { cwd: await tempDir() })).stdout) as { plugins: unknown[]; documentSchema: { allOf: unknown[] } };
-  assert.equal(json.plugins.length, 4);
-  assert.equal(json.documentSchema.allOf.length, 4);
+  assert.equal(json.plugins.length, 5);
+  assert.equal(json.documentSchema.allOf.length, 5);
 });
 
 test("--version, --help, and a bad command line", async () => {
