@@ -114,7 +114,13 @@ export class NvmlBackend implements GpuBackend {
     Atomics.add(control, REQUEST, 1);
     Atomics.notify(control, REQUEST);
     const waiting = waitAsync(control, RESPONSE, seen);
-    if (waiting.async) await waiting.value;
+    if (waiting.async) {
+      // A pending waitAsync does not keep the event loop alive; the worker does, while it owes an answer.
+      const worker = this.worker;
+      worker?.ref();
+      await waiting.value;
+      worker?.unref();
+    }
     return this.decode();
   }
 
