@@ -6,7 +6,6 @@ import {
   PluginLoadError,
   PluginOptionsError,
   Runtime,
-  Scheduler,
   type AgentConfig,
   type LoadedPlugin,
   type Logger,
@@ -39,6 +38,7 @@ export async function createAgent(config: AgentConfig, logger: Logger, kinds: Pl
     },
     logger,
     collectTimeoutMs: config.collectTimeout === undefined ? undefined : config.collectTimeout * 1000,
+    delivery: config.delivery,
   });
   const searchFrom = [...new Set([config.files.config ? dirname(config.files.config) : process.cwd(), process.cwd(), PACKAGE_DIR])];
   const loaded: AgentParts["loaded"] = [];
@@ -61,24 +61,4 @@ async function usePlugin(runtime: Runtime, kind: PluginKind, entry: PluginEntry,
     if (error instanceof PluginLoadError || error instanceof PluginOptionsError) throw new ConfigError(`${entry.source}: ${error.message}`);
     throw error;
   }
-}
-
-/** Runs ticks on the schedule until `signal` aborts; then finishes the tick in flight and stops the plugins. */
-export async function runAgent({ runtime }: AgentParts, config: AgentConfig, logger: Logger, signal: AbortSignal): Promise<void> {
-  await runtime.start();
-  const scheduler = new Scheduler({
-    intervalMs: config.interval * 1000,
-    run: async (slot) => {
-      const document = await runtime.collect(slot);
-      if (document) await runtime.emit(document);
-      logger.debug({ slot: slot.toISOString() }, "tick done");
-    },
-    onError: (error) => logger.error({ err: error }, "tick failed"),
-  });
-  scheduler.start();
-  await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-  logger.info("stopping: finishing the tick in flight");
-  await scheduler.stop();
-  await runtime.stop();
-  logger.info({ ticks: scheduler.stats.ticks, skipped: scheduler.stats.skipped }, "stopped");
 }

@@ -8,13 +8,15 @@ import {
   type AgentConfig,
   type Logger,
 } from "@resourcemonitor/runtime";
-import { createAgent, runAgent, type AgentParts } from "./agent.js";
+import { createAgent, type AgentParts } from "./agent.js";
+import { AgentRunner } from "./runner.js";
+import { formatStatus, isDegraded, isRunning, readStatus, statusPath, type AgentStatus } from "./status.js";
 import { describePlugins } from "./describe.js";
 import { DEFAULT_COLLECTORS } from "./preset.js";
 import { VERSION } from "./version.js";
 
 const EXIT_USAGE = 64;
-/** How long shutdown may take (tick in flight, then the plugins' stop) before the process gives up. */
+/** How long shutdown may take (tick in flight, the sinks' flush deadline, the plugins' stop) before the process gives up. */
 const STOP_DEADLINE_MS = 15_000;
 
 const USAGE = `Usage: resourcemonitor <command> [options]
@@ -24,6 +26,8 @@ Commands:
   once       print one validated document as JSON on stdout; writes nothing
   config     print the effective configuration, secrets redacted
   plugins    list the loaded plugins, their versions and what each contributes
+  status     the running agent's health from its state directory: last tick, each sink's
+             spool depth, last error and dropped samples (exit 0 ok, 1 no status, 2 degraded)
 
 Options:
   -c, --config FILE      configuration file (default: searched as resourcemonitor.config.*, .resourcemonitorrc*)
@@ -38,7 +42,7 @@ Options:
       --procfs DIR       proc root the collectors read (default /proc)
       --sysfs DIR        sys root the collectors read (default /sys)
       --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info)
-      --json             plugins: print the full schemas as JSON
+      --json             plugins: print the full schemas as JSON; status: print the status as JSON
   -h, --help             show this help
   -v, --version          print the version
 
@@ -65,7 +69,7 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
-const COMMANDS: Record<string, (values: Values) => Promise<number>> = { run, once, config: printConfig, plugins };
+const COMMANDS: Record<string, (values: Values) => Promise<number>> = { run, once, config: printConfig, plugins, status };
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -141,20 +145,54 @@ async function run(values: Values): Promise<number> {
     },
     `resourcemonitor ${VERSION} sampling every ${config.interval} s as "${config.hostname}"`,
   );
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    logger.info({ signal }, `received ${signal}`);
-    controller.abort();
-    setTimeout(() => {
-      logger.error(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
+  const runner = new AgentRunner(parts, config, logger);
+  const uncaught = (error: unknown) => {
+    runner.uncaughtErrors += 1;
+    logger.error({ err: error }, `uncaught error outside any tick (often a plugin's timer or callback), the agent goes on: ${(error as Error)?.message ?? String(error)}`);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  await runAgent(parts, config, logger, controller.signal);
+  process.on("uncaughtException", uncaught);
+  process.on("unhandledRejection", uncaught);
+  await runner.start();
+  // Reloads and the shutdown run one after another, never interleaved.
+  let work = Promise.resolve();
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, `received ${signal}: stopping (finishing the tick in flight, then flushing sinks)`);
+      setTimeout(() => {
+        logger.error(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
+      work = work.then(() => runner.stop()).then(resolve);
+    };
+    const onHangup = () => {
+      if (stopping) return;
+      logger.info("received SIGHUP: reloading the configuration");
+      work = work.then(() => runner.reload(() => configure(values))).then(() => undefined);
+    };
+    process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGHUP", onHangup);
+  });
+  await stopped;
+  // A sink's socket to a frozen endpoint, or a plugin's leaked timer, must not keep a stopped agent alive.
+  setTimeout(() => process.exit(0), 500).unref();
   return 0;
+}
+
+async function status(values: Values): Promise<number> {
+  const config = await configure(values);
+  let current: AgentStatus;
+  try {
+    current = await readStatus(config.stateDir);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no status file: no agent has run with this state directory (stateDir, --state-dir)" : (error as Error).message;
+    process.stderr.write(`resourcemonitor: cannot read ${statusPath(config.stateDir)}: ${reason}\n`);
+    return 1;
+  }
+  const running = isRunning(current.pid);
+  process.stdout.write(values.json ? `${JSON.stringify({ ...current, running }, null, 2)}\n` : formatStatus(current, running));
+  return isDegraded(current, running) ? 2 : 0;
 }
 
 async function once(values: Values): Promise<number> {

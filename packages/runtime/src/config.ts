@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { hostname as systemHostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { cosmiconfig } from "cosmiconfig";
 import type { LevelWithSilent } from "pino";
+import type { DeliveryOptions } from "./delivery.js";
+import { redactSecrets } from "./redact.js";
 import { compile, formatErrors } from "./validation.js";
 import type { JsonSchema } from "./plugin.js";
 
@@ -46,7 +48,9 @@ export interface AgentConfig {
   aws: Record<string, string>;
   /** The files the configuration was read from. */
   files: { config?: string; env?: string };
-  /** Things worth a warning that did not stop the load (unknown keys in the KEY=VALUE file). */
+  /** Spool limits, retries, shutdown flush and report interval, in the runtime's units (ms). */
+  delivery: Partial<DeliveryOptions>;
+  /** Things worth a warning that did not stop the load (unknown keys in the KEY=VALUE file, secrets in a file others can read). */
   warnings: string[];
 }
 
@@ -83,6 +87,19 @@ export const CONFIG_SCHEMA: JsonSchema = {
     bucket: { type: "string", minLength: 3, description: "S3 bucket (S3_BUCKET_NAME); when set, the default sink is s3." },
     region: { type: "string", minLength: 1, description: "AWS region of the bucket (AWS_DEFAULT_REGION). Default us-east-1." },
     prefix: { type: "string", description: "Key prefix inside the bucket or directory. Default empty." },
+    delivery: {
+      type: "object",
+      additionalProperties: false,
+      description: "How samples reach sinks that fail or are slow: each sink's spool under stateDir, retries, shutdown.",
+      properties: {
+        spoolMaxBytes: { type: "integer", minimum: 65536, description: "Bytes each sink's spool may take on disk before the oldest samples are dropped. Default 536870912 (512 MiB, a day of 1 s samples of up to 6 KB)." },
+        spoolMaxAge: { type: "number", exclusiveMinimum: 0, description: "Seconds a sample may wait in a spool before it is dropped. Default 604800 (7 days)." },
+        retryInitial: { type: "number", exclusiveMinimum: 0, description: "Seconds before the first retry of a failing sink; doubles per failure, with jitter. Default 1." },
+        retryMax: { type: "number", exclusiveMinimum: 0, description: "Longest pause between retries, in seconds. Default 30." },
+        flushTimeout: { type: "number", exclusiveMinimum: 0, description: "Seconds sinks get at shutdown to finish writes in flight; the rest stays spooled. Default 5." },
+        reportInterval: { type: "number", exclusiveMinimum: 0, description: "Seconds between the health log lines and between 'still down' lines of a failing sink. Default 300." },
+      },
+    },
     collectors: { ...PLUGIN_LIST, description: "Collector plugins; default cpu, memory, thermal." },
     sinks: { ...PLUGIN_LIST, description: "Sink plugins; default s3 when a bucket is set, else file." },
   },
@@ -169,8 +186,42 @@ export async function loadConfig(options: LoadConfigOptions): Promise<AgentConfi
       : [bucket ? { name: "s3", options: { bucket, region, prefix }, source: "default preset" } : { name: "file", options: { prefix }, source: "default preset" }],
     aws: keyValues ? pickAws(keyValues.values) : {},
     files: { config: file?.path, env: keyValues?.path },
-    warnings,
+    delivery: deliveryOptions(file?.config.delivery as Record<string, number> | undefined),
+    warnings: [...warnings, ...exposedSecrets(file?.path, file?.config), ...exposedSecrets(keyValues?.path, keyValues?.values)],
   };
+}
+
+function deliveryOptions(seconds: Record<string, number> = {}): Partial<DeliveryOptions> {
+  const ms = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
+  const options: Partial<DeliveryOptions> = {
+    retryInitialMs: ms(seconds.retryInitial),
+    retryMaxMs: ms(seconds.retryMax),
+    flushTimeoutMs: ms(seconds.flushTimeout),
+    reportEveryMs: ms(seconds.reportInterval),
+  };
+  const spool = { maxBytes: seconds.spoolMaxBytes, maxAgeMs: ms(seconds.spoolMaxAge) };
+  return JSON.parse(JSON.stringify({ ...options, spool })) as Partial<DeliveryOptions>;
+}
+
+/** Names of the settings `redactSecrets` would hide, as JSON paths. */
+function secretNames(value: unknown, redacted: unknown, path = "$"): string[] {
+  if (value === redacted || typeof value !== "object" || value === null) return value === redacted ? [] : [path];
+  return Object.entries(value).flatMap(([key, inner]) => secretNames(inner, (redacted as Record<string, unknown>)[key], `${path}.${key}`));
+}
+
+/** A warning when a file holding secrets can be read by users other than its owner. */
+function exposedSecrets(path: string | undefined, content: unknown): string[] {
+  if (!path || content === undefined) return [];
+  const names = secretNames(content, redactSecrets(content));
+  if (names.length === 0) return [];
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    return [];
+  }
+  if ((mode & 0o077) === 0) return [];
+  return [`${path} holds secrets (${names.join(", ")}) but its permissions are ${mode.toString(8).padStart(4, "0")}: other users can read them. Fix: chmod 600 ${path}`];
 }
 
 function stringOr(value: unknown, fallback: string): string {

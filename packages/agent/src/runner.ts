@@ -1,0 +1,136 @@
+import { DEFAULT_DELIVERY, Scheduler, type AgentConfig, type Logger } from "@resourcemonitor/runtime";
+import { createAgent, type AgentParts } from "./agent.js";
+import { healthSummary, writeStatus, type AgentStatus } from "./status.js";
+import { VERSION } from "./version.js";
+
+/** How often the status file is rewritten. */
+const STATUS_EVERY_MS = 5000;
+
+/**
+ * The running agent: ticks on the schedule, keeps `<stateDir>/status.json` current, logs a health line every
+ * report interval, swaps in a new configuration on reload, and stops cleanly.
+ */
+export class AgentRunner {
+  private scheduler: Scheduler | undefined;
+  private readonly startedAt = Date.now();
+  private lastTick: { slot: number; finishedAt: number } | undefined;
+  private readonly totals = { ticks: 0, skipped: 0 };
+  private timers: NodeJS.Timeout[] = [];
+  private statusProblem: string | undefined;
+  uncaughtErrors = 0;
+
+  constructor(private parts: AgentParts, private config: AgentConfig, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    await this.startParts();
+    const report = this.config.delivery.reportEveryMs ?? DEFAULT_DELIVERY.reportEveryMs;
+    this.timers = [
+      setInterval(() => void this.saveStatus(), STATUS_EVERY_MS).unref(),
+      setInterval(() => this.logger.info({ status: this.status() }, healthSummary(this.status())), report).unref(),
+    ];
+    await this.saveStatus();
+  }
+
+  /**
+   * Loads and builds the new configuration first; if that fails, the running one stays. Otherwise stops the
+   * running one (finishing its tick) and starts the new one, falling back to the old one if that fails to start.
+   */
+  async reload(load: () => Promise<AgentConfig>): Promise<boolean> {
+    let next: { config: AgentConfig; parts: AgentParts };
+    try {
+      const config = await load();
+      next = { config, parts: await createAgent(config, this.logger) };
+    } catch (error) {
+      this.logger.error(`configuration reload refused, the running configuration stays: ${(error as Error).message}`);
+      return false;
+    }
+    await this.stopParts();
+    const previous = { config: this.config, parts: this.parts };
+    try {
+      await this.use(next);
+    } catch (error) {
+      this.logger.error(`the new configuration failed to start (${(error as Error).message}); going back to the previous one`);
+      await this.use({ config: previous.config, parts: await createAgent(previous.config, this.logger) });
+      return false;
+    }
+    for (const warning of next.config.warnings) this.logger.warn(warning);
+    this.logger.info({ collectors: next.config.collectors.map((entry) => entry.name), sinks: next.config.sinks.map((entry) => entry.name) }, "configuration reloaded");
+    await this.saveStatus();
+    return true;
+  }
+
+  /** Stops scheduling, finishes the tick in flight, gives sinks the flush deadline, writes the final status. */
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.stopParts();
+    await this.saveStatus();
+    this.logger.info({ ticks: this.totals.ticks, skipped: this.totals.skipped }, "stopped");
+  }
+
+  status(): AgentStatus {
+    const health = this.parts.runtime.health();
+    const scheduler = this.scheduler?.stats ?? { ticks: 0, skipped: 0 };
+    return {
+      pid: process.pid,
+      version: VERSION,
+      hostname: this.config.hostname,
+      intervalSeconds: this.config.interval,
+      startedAt: new Date(this.startedAt).toISOString(),
+      updatedAt: new Date().toISOString(),
+      ...(this.lastTick ? { lastTick: { slot: new Date(this.lastTick.slot).toISOString(), finishedAt: new Date(this.lastTick.finishedAt).toISOString() } } : {}),
+      ticks: this.totals.ticks + scheduler.ticks,
+      skipped: this.totals.skipped + scheduler.skipped,
+      uncaughtErrors: this.uncaughtErrors,
+      plugins: health.plugins,
+      sinks: health.sinks,
+    };
+  }
+
+  private async use(next: { config: AgentConfig; parts: AgentParts }): Promise<void> {
+    this.config = next.config;
+    this.parts = next.parts;
+    this.logger.level = next.config.logLevel;
+    await this.startParts();
+  }
+
+  private async startParts(): Promise<void> {
+    const { runtime } = this.parts;
+    const intervalMs = this.config.interval * 1000;
+    // The tick waits for sinks until shortly before the next slot; a slower write goes on, its sample spooled.
+    const margin = Math.min(250, intervalMs / 4);
+    await runtime.start();
+    this.scheduler = new Scheduler({
+      intervalMs,
+      run: async (slot) => {
+        const document = await runtime.collect(slot);
+        if (document) await runtime.emit(document, { waitMs: slot.getTime() + intervalMs - margin - Date.now() });
+        this.lastTick = { slot: slot.getTime(), finishedAt: Date.now() };
+      },
+      onError: (error) => this.logger.error({ err: error }, "tick failed"),
+    });
+    this.scheduler.start();
+  }
+
+  private async stopParts(): Promise<void> {
+    if (!this.scheduler) return;
+    await this.scheduler.stop();
+    this.totals.ticks += this.scheduler.stats.ticks;
+    this.totals.skipped += this.scheduler.stats.skipped;
+    this.scheduler = undefined;
+    await this.parts.runtime.stop();
+  }
+
+  private async saveStatus(): Promise<void> {
+    try {
+      await writeStatus(this.config.stateDir, this.status());
+      if (this.statusProblem) this.logger.info(`status file in ${this.config.stateDir} written again`);
+      this.statusProblem = undefined;
+    } catch (error) {
+      const problem = (error as Error).message;
+      if (problem !== this.statusProblem) {
+        this.logger.error(`cannot write the status file in ${this.config.stateDir}: ${problem}; sampling goes on, \`resourcemonitor status\` shows old figures. Fix: make stateDir writable`);
+      }
+      this.statusProblem = problem;
+    }
+  }
+}
