@@ -100,7 +100,7 @@ export async function readFleet(options: FleetOptions): Promise<FleetResponse> {
   const names = [...new Set([...list.hosts.keys(), ...withLatest])].sort();
   const latest = await mapLimit(names, options.concurrency, (host) => readLatest(options, host));
   return {
-    store: options.store.description,
+    store: `${options.store.description}${options.prefix ? `/${options.prefix}` : ""}`,
     generatedAt: new Date(now).toISOString(),
     intervalSeconds: options.intervalSeconds,
     staleAfterSeconds: options.staleAfterSeconds,

@@ -1,4 +1,6 @@
 export { startDashboard } from "./server.js";
+export { openStore } from "./open-store.js";
+export type { StoreConfig } from "./open-store.js";
 export type { Dashboard, DashboardOptions } from "./server.js";
 export { readFleet } from "./fleet.js";
 export type { FleetOptions, StoreView } from "./fleet.js";

@@ -31,7 +31,7 @@ function codes(error: unknown): string[] {
 /** What went wrong reading the store, in words, with what to do about it. */
 export function describeStoreError(error: unknown, store: string): StoreError {
   const all = codes(error);
-  const status = (error as ErrorShape | undefined)?.$metadata?.httpStatusCode;
+  const status = ((error as ErrorShape | undefined)?.$metadata ?? ((error as ErrorShape | undefined)?.cause as ErrorShape | undefined)?.$metadata)?.httpStatusCode;
   const message = `${store}: ${(error as Error | undefined)?.message ?? String(error)}`;
   if (all.some((code) => DENIED.has(code)) || status === 403 || status === 401 || all.includes("EACCES") || all.includes("EPERM")) {
     return {

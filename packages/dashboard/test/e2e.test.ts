@@ -5,6 +5,7 @@ import { createFileStore } from "@resourcemonitor/sink-file";
 import { startDashboard, type Dashboard } from "../src/index.js";
 import { celsius, percent } from "../page/format.js";
 import { buildPage, launchChromium, screenshot, type Browser } from "./browser.js";
+import { startS3 } from "./s3.js";
 import { seedFleet, tempDir, type Doc, type Seeded } from "./seed.js";
 
 let seeded: Seeded;
@@ -149,4 +150,24 @@ test("dark and phone-sized: dark colours follow the system, nothing overflows th
   assert.ok(plotWidth > 250 && plotWidth <= 390, `chart ${plotWidth} px wide on a 390 px screen`);
   await assertNotBlank("host-gpu2-phone-dark");
   await page.emulateMedia({ colorScheme: "light" });
+});
+
+test("store errors show on the page with what to do, and go away when the store answers again", async () => {
+  const { server, store } = await startS3();
+  const s3Dashboard = await startDashboard({ store, port: 0, intervalSeconds: 1 });
+  try {
+    await page.goto(s3Dashboard.url);
+    await page.locator("p.empty").waitFor();
+    assert.match((await page.locator("p.empty").textContent()) ?? "", /^No host has written to s3:\/\/fleet-metrics yet\./);
+    await server.setFault("error", { error: { status: 403, code: "AccessDenied", message: "Access Denied" } });
+    await page.locator("#banner:not([hidden])").waitFor();
+    assert.equal(await page.locator("#banner").getAttribute("data-code"), "access-denied");
+    assert.match((await page.locator("#banner").textContent()) ?? "", /access denied: s3:ListBucket.*It needs s3:ListBucket on the bucket and s3:GetObject/);
+    await assertNotBlank("error-access-denied");
+    await server.setFault("none");
+    await page.locator("#banner").waitFor({ state: "hidden" });
+  } finally {
+    await s3Dashboard.close();
+    await server.close();
+  }
 });
