@@ -11,6 +11,7 @@ import {
 import { createAgent, type AgentParts } from "./agent.js";
 import { AgentRunner } from "./runner.js";
 import { formatStatus, isDegraded, isRunning, readStatus, statusPath, type AgentStatus } from "./status.js";
+import { serveDashboard, parsePort } from "./dashboard-command.js";
 import { describePlugins } from "./describe.js";
 import { DEFAULT_COLLECTORS } from "./preset.js";
 import { VERSION } from "./version.js";
@@ -26,6 +27,7 @@ Commands:
   once       print one validated document as JSON on stdout; writes nothing
   config     print the effective configuration, secrets redacted
   plugins    list the loaded plugins, their versions and what each contributes
+  dashboard  serve the read-only fleet dashboard for the configured store (bucket or data dir)
   status     the running agent's health from its state directory: last tick, each sink's
              spool depth, last error and dropped samples (exit 0 ok, 1 no status, 2 degraded)
 
@@ -42,6 +44,8 @@ Options:
       --procfs DIR       proc root the collectors read (default /proc)
       --sysfs DIR        sys root the collectors read (default /sys)
       --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info)
+      --host ADDR        dashboard: address to listen on (default 127.0.0.1, this machine only)
+      --port PORT        dashboard: port (default 8787)
       --json             plugins: print the full schemas as JSON; status: print the status as JSON
   -h, --help             show this help
   -v, --version          print the version
@@ -63,13 +67,15 @@ const OPTIONS = {
   sysfs: { type: "string" },
   "log-level": { type: "string" },
   json: { type: "boolean" },
+  host: { type: "string" },
+  port: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
-const COMMANDS: Record<string, (values: Values) => Promise<number>> = { run, once, config: printConfig, plugins, status };
+const COMMANDS: Record<string, (values: Values) => Promise<number>> = { run, once, config: printConfig, plugins, status, dashboard };
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -178,6 +184,13 @@ async function run(values: Values): Promise<number> {
   // A sink's socket to a frozen endpoint, or a plugin's leaked timer, must not keep a stopped agent alive.
   setTimeout(() => process.exit(0), 500).unref();
   return 0;
+}
+
+async function dashboard(values: Values): Promise<number> {
+  const port = parsePort(values.port);
+  if (typeof port === "string") return void process.stderr.write(`resourcemonitor: ${port}\n`), EXIT_USAGE;
+  const config = await configure(values);
+  return serveDashboard(config, values.host, port, loggerFor(config));
 }
 
 async function status(values: Values): Promise<number> {
