@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import {
   closeSync,
-  fstatSync,
   linkSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   statSync,
@@ -71,13 +70,37 @@ function versionOf(body: string): string {
   return createHash("sha1").update(body).digest("base64url");
 }
 
-/** The open descriptor of an existing file, or `undefined` when there is none. */
-function openIfPresent(file: string): number | undefined {
+/** Grows to the largest file read; list.json of a big fleet is tens of KB. */
+let readBuffer = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * The text of an existing file, or `undefined` when there is none (or it is a folder). Three system calls:
+ * the store never writes a published file in place, so a read that does not fill the buffer has reached
+ * the end, and the size need not be asked for first.
+ */
+function readIfPresent(file: string): string | undefined {
+  let descriptor: number;
   try {
-    return openSync(file, "r");
+    descriptor = openSync(file, "r");
   } catch (error) {
-    if (hasCode(error, "ENOENT", "ENOTDIR", "EISDIR")) return undefined;
+    if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
     throw error;
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      const count = readSync(descriptor, readBuffer, length, readBuffer.length - length, null);
+      length += count;
+      if (length < readBuffer.length || count === 0) return readBuffer.toString("utf8", 0, length);
+      const larger = Buffer.allocUnsafe(readBuffer.length * 2);
+      readBuffer.copy(larger, 0, 0, length);
+      readBuffer = larger;
+    }
+  } catch (error) {
+    if (hasCode(error, "EISDIR")) return undefined;
+    throw error;
+  } finally {
+    closeSync(descriptor);
   }
 }
 
@@ -100,7 +123,7 @@ interface TempFile {
  * An ObjectStore on a directory. Every write lands in a hidden temporary file first and appears under
  * its key in one step (rename, or link for create-only), so readers never see a partial file.
  * Create-only writes are atomic through `link()`, which fails if the name exists. Compare-and-swap
- * writes hold a short per-key lock (`mkdir` of a hidden `.<name>.lock`) around compare-then-rename;
+ * writes hold a short per-key lock (a hidden `.<name>.lock`, see `acquire`) around compare-then-rename;
  * an unconditional write to a key that also gets conditional writes may be overwritten by one of them.
  *
  * The system calls are synchronous: each costs microseconds on a local disk, where a round trip through
@@ -113,6 +136,10 @@ class FileStore implements ObjectStore {
   private readonly lockTimeoutMs: number;
   /** Numbers this process's temporary files: unique with the pid, without asking for random bytes. */
   private tempCounter = 0;
+  /** The file last created through `create`, so that a put of the same body can share its inode (see `replace`). */
+  private lastCreated: { file: string; body: string } | undefined;
+  /** Cleared when the file system refuses hard links (some FUSE and network file systems). */
+  private canLink = true;
 
   constructor(readonly root: string, options: FileStoreOptions) {
     this.description = root;
@@ -121,15 +148,8 @@ class FileStore implements ObjectStore {
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
-    const descriptor = openIfPresent(this.pathOf(key));
-    if (descriptor === undefined) return undefined;
-    try {
-      if (!fstatSync(descriptor).isFile()) return undefined;
-      const body = readFileSync(descriptor, "utf8");
-      return { body, version: versionOf(body) };
-    } finally {
-      closeSync(descriptor);
-    }
+    const body = readIfPresent(this.pathOf(key));
+    return body === undefined ? undefined : { body, version: versionOf(body) };
   }
 
   async put(key: string, body: string, options: PutOptions = {}): Promise<{ version: string }> {
@@ -176,10 +196,30 @@ class FileStore implements ObjectStore {
     }
   }
 
+  /**
+   * A body equal to the file just created (the layout writes each sample to history, then the same text to
+   * `<host>.json`) becomes a second name of that file: no new inode, no data written, and the inode that
+   * the rename replaces stays alive as a history file instead of being freed. The store never modifies a
+   * file in place, so two names sharing one inode can never diverge.
+   */
   private replace(file: string, body: string): { version: string } {
+    const created = this.lastCreated;
+    if (created?.body === body && this.canLink && this.replaceWithLink(created.file, file)) return { version: versionOf(body) };
     const temp = this.writeTemp(file, body);
     this.moveIntoPlace(temp, file);
     return { version: temp.version };
+  }
+
+  private replaceWithLink(source: string, file: string): boolean {
+    const temp = hiddenSibling(file, `${PID}.${(this.tempCounter += 1)}.tmp`);
+    try {
+      linkSync(source, temp);
+    } catch (error) {
+      if (hasCode(error, "EPERM", "ENOTSUP", "EOPNOTSUPP")) this.canLink = false;
+      return false;
+    }
+    this.moveIntoPlace({ path: temp, version: "" }, file);
+    return true;
   }
 
   private create(key: string, file: string, body: string): { version: string } {
@@ -192,27 +232,18 @@ class FileStore implements ObjectStore {
     } finally {
       removeQuietly(temp.path);
     }
+    this.lastCreated = { file, body };
     return { version: temp.version };
   }
 
   private async replaceIfMatch(key: string, file: string, body: string, expected: string): Promise<{ version: string }> {
     return this.withLock(file, () => {
-      const current = this.readIfPresent(file);
+      const current = readIfPresent(file);
       if (current === undefined || versionOf(current) !== expected) throw new PreconditionFailedError(key, "ifMatch");
       const temp = this.writeTemp(file, body);
       this.moveIntoPlace(temp, file);
       return { version: temp.version };
     });
-  }
-
-  private readIfPresent(file: string): string | undefined {
-    const descriptor = openIfPresent(file);
-    if (descriptor === undefined) return undefined;
-    try {
-      return fstatSync(descriptor).isFile() ? readFileSync(descriptor, "utf8") : undefined;
-    } finally {
-      closeSync(descriptor);
-    }
   }
 
   private moveIntoPlace(temp: TempFile, file: string): void {
@@ -266,26 +297,27 @@ class FileStore implements ObjectStore {
 
   private async withLock<T>(file: string, work: () => T): Promise<T> {
     const lock = hiddenSibling(file, "lock");
-    await this.acquire(lock);
+    await this.acquire(lock, hiddenSibling(file, "lockbase"));
     try {
       return work();
     } finally {
-      try {
-        rmdirSync(lock);
-      } catch {
-        // removed as stale by another writer after we stalled: nothing left to release
-      }
+      releaseLock(lock);
     }
   }
 
-  private async acquire(lock: string): Promise<void> {
+  /**
+   * Takes the lock by giving a permanent hidden file (`base`) a second name (`lock`): link() fails if the name
+   * is taken, and unlike mkdir or a create-only file it allocates no inode and no block for the file system to
+   * free again on release.
+   */
+  private async acquire(lock: string, base: string): Promise<void> {
     const deadline = Date.now() + this.lockTimeoutMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        mkdirSync(lock);
+        linkSync(base, lock);
         return;
       } catch (error) {
-        if (hasCode(error, "ENOENT")) mkdirSync(dirname(lock), { recursive: true });
+        if (hasCode(error, "ENOENT")) createEmpty(base);
         else if (!hasCode(error, "EEXIST")) throw error;
       }
       if (this.removeIfStale(lock)) continue;
@@ -298,20 +330,44 @@ class FileStore implements ObjectStore {
   }
 
   /**
-   * Removes a lock left by a writer that died holding it. Two waiters may judge the same lock stale
-   * at once; the second's rmdir could then hit the first's new lock, a window of microseconds that
-   * only opens after a crash.
+   * Removes a lock left by a writer that died holding it (link() set its ctime when it was taken). Two
+   * waiters may judge the same lock stale at once; the second's removal could then hit the first's new
+   * lock, a window of microseconds that only opens after a crash.
    */
   private removeIfStale(lock: string): boolean {
     try {
-      const { mtimeMs } = statSync(lock);
-      if (Date.now() - mtimeMs <= this.lockStaleMs) return false;
-      rmdirSync(lock);
+      const { ctimeMs } = statSync(lock);
+      if (Date.now() - ctimeMs <= this.lockStaleMs) return false;
+      removeLock(lock);
       return true;
     } catch (error) {
       if (hasCode(error, "ENOENT")) return true;
       throw error;
     }
+  }
+}
+
+/** Creates an empty file (and its folders) unless one exists. */
+function createEmpty(file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  closeSync(openSync(file, "a"));
+}
+
+function releaseLock(lock: string): void {
+  try {
+    removeLock(lock);
+  } catch {
+    // the write itself succeeded; a lock we cannot remove is reported as stale to the next writer
+  }
+}
+
+/** Removes a lock; a directory is a lock taken by an earlier version of this store (mkdir locks). */
+function removeLock(lock: string): void {
+  try {
+    unlinkSync(lock);
+  } catch (error) {
+    if (hasCode(error, "EISDIR")) rmdirSync(lock);
+    else if (!hasCode(error, "ENOENT")) throw error; // ENOENT: another writer removed it as stale after we stalled
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PreconditionFailedError } from "@resourcemonitor/layout";
@@ -40,7 +40,23 @@ describe("file store specifics", () => {
     await store.put("list.json", "d", { ifMatch: first.version });
     assert.equal(await readFile(join(dir, "history", "server01", "20250805_143022.json"), "utf8"), "a");
     assert.equal(await readFile(join(dir, "list.json"), "utf8"), "d");
-    assert.deepEqual(await everything(dir), ["history", "history/server01", "history/server01/20250805_143022.json", "list.json", "server01.json"]);
+    assert.deepEqual(await everything(dir), [".list.json.lockbase", "history", "history/server01", "history/server01/20250805_143022.json", "list.json", "server01.json"]);
+  }));
+
+  test("latest written with the body just created in history is the same file, not a copy", () => withDir(async (dir) => {
+    const store = createFileStore(dir);
+    const history = join(dir, "history", "h", "20250805_143022.json");
+    await store.put("history/h/20250805_143022.json", "sample 1", { ifNoneMatch: "*" });
+    await store.put("h.json", "sample 1");
+    const [historyStat, latestStat] = await Promise.all([stat(history), stat(join(dir, "h.json"))]);
+    assert.equal(latestStat.ino, historyStat.ino);
+    assert.equal(historyStat.nlink, 2);
+    await store.put("history/h/20250805_143023.json", "sample 2", { ifNoneMatch: "*" });
+    await store.put("h.json", "other text");
+    assert.equal(await readFile(join(dir, "h.json"), "utf8"), "other text");
+    assert.equal(await readFile(join(dir, "history", "h", "20250805_143023.json"), "utf8"), "sample 2", "history keeps its own text");
+    assert.equal((await stat(history)).nlink, 1, "the old latest name is gone, the history file stays");
+    assert.equal(await readFile(history, "utf8"), "sample 1");
   }));
 
   test("list skips temp files, lock folders and every other hidden name", () => withDir(async (dir) => {
@@ -110,16 +126,22 @@ describe("file store specifics", () => {
     assert.equal(await readFile(join(dir, "list.json"), "utf8"), "two");
   }));
 
-  test("a lock left by a crashed writer is removed once stale", () => withDir(async (dir) => {
-    const store = createFileStore(dir, { lockStaleMs: 10_000 });
-    const { version } = await store.put("list.json", "one");
-    await mkdir(join(dir, ".list.json.lock"));
-    const aMinuteAgo = new Date(Date.now() - 60_000);
-    await utimes(join(dir, ".list.json.lock"), aMinuteAgo, aMinuteAgo);
-    await store.put("list.json", "two", { ifMatch: version });
-    assert.equal(await readFile(join(dir, "list.json"), "utf8"), "two");
-    await assert.rejects(stat(join(dir, ".list.json.lock")), { code: "ENOENT" });
-  }));
+  for (const [kind, takeLock] of [
+    ["a lock", (dir: string) => link(join(dir, ".list.json.lockbase"), join(dir, ".list.json.lock"))],
+    ["an earlier version's lock folder", (dir: string) => mkdir(join(dir, ".list.json.lock"))],
+  ] as const) {
+    test(`${kind} left by a crashed writer is removed once stale`, () => withDir(async (dir) => {
+      const store = createFileStore(dir, { lockStaleMs: 300, lockTimeoutMs: 5_000 });
+      const { version } = await store.put("list.json", "one", { ifNoneMatch: "*" });
+      await store.put("list.json", "two", { ifMatch: version });
+      await takeLock(dir);
+      const started = Date.now();
+      await store.put("list.json", "three", { ifMatch: (await store.get("list.json"))?.version });
+      assert.ok(Date.now() - started >= 250, "waited until the lock was stale");
+      assert.equal(await readFile(join(dir, "list.json"), "utf8"), "three");
+      await assert.rejects(stat(join(dir, ".list.json.lock")), { code: "ENOENT" });
+    }));
+  }
 
   test("a lock held longer than the timeout fails the write with a message naming the lock", () => withDir(async (dir) => {
     const store = createFileStore(dir, { lockStaleMs: 5_000, lockTimeoutMs: 150 });
@@ -140,7 +162,8 @@ describe("file store specifics", () => {
     const { version } = await store.put(key, "one");
     await store.put(key, "two", { ifMatch: version });
     assert.equal((await store.get(key))?.body, "two");
-    assert.deepEqual(await everything(dir), [key]);
+    const hidden = (await everything(dir)).filter((name) => name !== key);
+    assert.deepEqual(hidden, [".be4da113316c0983fcf6c765b4ff970c.lockbase"], "only the permanent lock base, under a short name");
   }));
 
   test("the description is the absolute directory", () => {

