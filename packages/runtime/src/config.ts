@@ -162,7 +162,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<AgentConfi
   const configDir = file ? dirname(file.path) : cwd;
   const dataDir = resolve(cwd, stringOr(merged.dataDir, "./resourcemonitor-data"));
   const bucket = typeof merged.bucket === "string" && merged.bucket !== "" ? merged.bucket : undefined;
-  const region = stringOr(merged.region, "us-east-1");
+  // AWS_DEFAULT_REGION (the original agent's) wins; AWS_REGION is what the AWS SDK itself reads.
+  const region = stringOr(merged.region, stringOr(env.AWS_REGION, stringOr(keyValues?.values.AWS_REGION, "us-east-1")));
   const prefix = stringOr(merged.prefix, "");
   const where = file ? file.path : "default preset";
   const bucketFromOutside = [fromEnvFile, fromEnv, fromFlags].some((layer) => layer.bucket !== undefined);
@@ -265,8 +266,11 @@ function withBucket(entries: PluginEntry[], bucket: string | undefined, region: 
   return entries.map((entry) => (entry.name === "s3" ? { ...entry, options: { ...entry.options, bucket, region } } : entry));
 }
 
+/** Variables the file hands to the environment for the AWS SDK and the s3 sink (not config keys of their own). */
+const isForS3 = (key: string) => key.startsWith("AWS_") || key === "S3_FORCE_PATH_STYLE";
+
 function pickAws(values: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("AWS_") && key !== "AWS_DEFAULT_REGION"));
+  return Object.fromEntries(Object.entries(values).filter(([key]) => isForS3(key) && key !== "AWS_DEFAULT_REGION"));
 }
 
 /** Maps the original agent's variables onto config keys, checking each value; errors name the variable and source. */
@@ -280,7 +284,7 @@ function layerFromKeyValues(values: Record<string, string | undefined>, source: 
   if (isFile && layer.hostname === undefined && values.HOSTNAME) layer.hostname = values.HOSTNAME;
   if (isFile) {
     const known = new Set<string>([...Object.values(LAYER_KEYS), "HOSTNAME"]);
-    const unknown = Object.keys(values).filter((key) => !known.has(key) && !key.startsWith("AWS_"));
+    const unknown = Object.keys(values).filter((key) => !known.has(key) && !isForS3(key));
     if (unknown.length > 0) warnings.push(`${source}: ignored unknown keys ${unknown.join(", ")}`);
   }
   return checkLayer(layer, (key) => `${isFile ? `${source}: ` : `${source} `}${key === "hostname" && isFile && !values.HOSTNAME_OVERRIDE ? "HOSTNAME" : LAYER_KEYS[key as keyof typeof LAYER_KEYS]}`);

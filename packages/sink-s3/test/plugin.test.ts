@@ -1,6 +1,10 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { listAll } from "@resourcemonitor/layout/testing";
+import { loadConfig } from "@resourcemonitor/runtime";
 import { sinkConformance } from "@resourcemonitor/runtime/testing";
 import type { S3TestServer } from "@resourcemonitor/s3-test-server";
 import s3Sink, { resolveOptions } from "../src/index.js";
@@ -213,3 +217,23 @@ describe("options", () => {
   });
 });
 
+
+describe("the agent's configuration", () => {
+  it("maps the original KEY=VALUE file and the environment onto the default preset's s3 sink", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rm-sink-s3-config-"));
+    try {
+      const envFile = join(dir, "config");
+      await writeFile(envFile, "S3_BUCKET_NAME=from-file\nS3_FORCE_PATH_STYLE=true\nAWS_ENDPOINT_URL_S3=http://minio:9000\n");
+      const viaFile = await loadConfig({ envFile, env: { AWS_REGION: "us-west-2" }, cwd: dir, defaultCollectors: [] });
+      assert.deepEqual(viaFile.sinks.map(({ name, options }) => ({ name, options })), [{ name: "s3", options: { bucket: "from-file", region: "us-west-2", prefix: "" } }]);
+      assert.deepEqual(viaFile.aws, { S3_FORCE_PATH_STYLE: "true", AWS_ENDPOINT_URL_S3: "http://minio:9000" }, "handed to the environment the SDK and the sink read");
+      assert.deepEqual(viaFile.warnings, []);
+      const viaEnv = await loadConfig({ envFile, env: { S3_BUCKET_NAME: "from-env", AWS_DEFAULT_REGION: "eu-west-1", AWS_REGION: "us-west-2" }, cwd: dir, defaultCollectors: [] });
+      assert.deepEqual(viaEnv.sinks[0]?.options, { bucket: "from-env", region: "eu-west-1", prefix: "" });
+      const withoutBucket = await loadConfig({ envFile: "", env: { AWS_REGION: "us-west-2" }, cwd: dir, defaultCollectors: [] });
+      assert.deepEqual(withoutBucket.sinks.map((entry) => entry.name), ["file"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
