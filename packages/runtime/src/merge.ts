@@ -4,13 +4,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Merges `source` into `target`: plain objects recursively, everything else (arrays too) replaced.
- * `onReplace` hears of every value that was already there and got replaced.
+ * `onReplace` hears of every value that was already there and got replaced. Plain objects of `source`
+ * are copied, never shared, so a later merge into `target` cannot change `source`.
  */
 export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
     const current = target[key];
     if (isPlainObject(current) && isPlainObject(value)) {
       deepMerge(current, value, onReplace);
+    } else if (current === undefined && isPlainObject(value)) {
+      target[key] = deepMerge({}, value);
     } else {
       if (current !== undefined) onReplace?.(key);
       target[key] = value;

@@ -185,16 +185,35 @@ export class Runtime {
   async collect(time: Date): Promise<MetricsDocument | undefined> {
     const tick = new TickSample(time);
     await this.hooks.collect.promise(tick);
-    const assembled: MetricsDocument = { timestamp: isoSecond(time), hostname: this.settings.hostname };
-    let overlapping = false;
+    const document = this.assemble(tick);
+    for (const index of tick.fragments.keys()) this.recordSuccess(this.plugins[index] as LoadedPlugin);
+    return document;
+  }
+
+  private assemble(tick: TickSample): MetricsDocument | undefined {
+    const timestamp = isoSecond(tick.time);
+    const assembled: MetricsDocument = { timestamp, hostname: this.settings.hostname };
+    let overwriters: LoadedPlugin[] | undefined;
     for (const plugin of this.plugins) {
       const fragment = tick.fragments.get(plugin.index);
-      if (fragment) deepMerge(assembled, fragment, () => (overlapping = true));
+      if (fragment) deepMerge(assembled, fragment, () => (overwriters ??= []).push(plugin));
     }
+    // No collector decides which host or second a document belongs to.
+    assembled.timestamp = timestamp;
+    assembled.hostname = this.settings.hostname;
     // Each fragment passed its own schema; only a transform or one plugin overwriting another's value can break that.
-    if (this.hooks.document.taps.length === 0 && !overlapping) return assembled;
+    if (this.hooks.document.taps.length === 0 && !overwriters) return assembled;
     const document = this.hooks.document.call(assembled);
-    return this.validateDocument(document, [...tick.fragments.keys()]) ? document : undefined;
+    const problems = this.documentProblems(document, [...tick.fragments.keys()]);
+    if (problems.length > 0 && overwriters) {
+      // The later writer loses its fragment, as a collector that fails its own schema does; the rest still ships.
+      for (const plugin of new Set(overwriters)) {
+        tick.fragments.delete(plugin.index);
+        this.recordFailure(plugin, `its fragment overwrote another plugin's values and broke the document (${problems.join("; ")}); left out of this tick`);
+      }
+      return this.assemble(tick);
+    }
+    return this.reportDocument(problems) ? document : undefined;
   }
 
   /** Hands the document to every sink; resolves when each stored it or spooled it. */
@@ -219,12 +238,17 @@ export class Runtime {
     };
   }
 
-  private validateDocument(document: MetricsDocument, contributors: number[]): boolean {
+  private documentProblems(document: MetricsDocument, contributors: number[]): string[] {
     const problems = this.validateBase(document) ? [] : formatErrors(this.validateBase.errors);
     for (const index of contributors) {
       const validate = this.plugins[index]?.validateFragment;
       if (validate && !validate(document)) problems.push(...formatErrors(validate.errors));
     }
+    return problems;
+  }
+
+  /** Logs a document problem once, and when documents validate again; true when there is none. */
+  private reportDocument(problems: string[]): boolean {
     const summary = problems.join("; ") || undefined;
     if (summary && summary !== this.lastDocumentProblem) {
       this.logger.error({ problems }, `document failed validation and was not emitted: ${summary}`);
@@ -257,8 +281,8 @@ export class Runtime {
         await withTimeout(run(sample), plugin.timeoutMs);
         const problems = plugin.validateFragment?.(fragment) === false ? formatErrors(plugin.validateFragment.errors) : [];
         if (problems.length > 0) throw new Error(`fragment failed its schema: ${problems.join("; ")}`);
+        // Counted as a success once the document is assembled: the fragment may still break it.
         tick.fragments.set(plugin.index, fragment);
-        this.recordSuccess(plugin);
       } catch (error) {
         this.recordFailure(plugin, `${errorText(error)}; its fragment is left out of this tick`);
       } finally {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, parseKeyValues, type LoadConfigOptions } from "../src/index.js";
@@ -89,9 +89,16 @@ test("plugin entries: names, options, timeouts and paths relative to the config 
 
 test("the AWS_* keys of the KEY=VALUE file are kept for the SDK; unknown keys are warned about", async () => {
   const cwd = await directoryWith({ env: "S3_BUCKET_NAME=b-1\nAWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=s3cr3t\nFOO=1\n" });
+  await chmod(join(cwd, "env"), 0o644);
   const config = await load(cwd, { envFile: join(cwd, "env") });
   assert.deepEqual(config.aws, { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "s3cr3t" });
-  assert.deepEqual(config.warnings, [`${join(cwd, "env")}: ignored unknown keys FOO`]);
+  const env = join(cwd, "env");
+  assert.deepEqual(config.warnings, [
+    `${env}: ignored unknown keys FOO`,
+    `${env} holds secrets ($.AWS_ACCESS_KEY_ID, $.AWS_SECRET_ACCESS_KEY) but its permissions are 0644: other users can read them. Fix: chmod 600 ${env}`,
+  ]);
+  await chmod(env, 0o600);
+  assert.deepEqual((await load(cwd, { envFile: env })).warnings, [`${env}: ignored unknown keys FOO`], "no warning once only the owner can read it");
 });
 
 test("KEY=VALUE parsing follows python-dotenv: comments, export, quotes, inline comments", () => {
@@ -134,4 +141,19 @@ for (const [label, files, options, expected] of ERRORS) {
 test("config error: a KEY=VALUE path that cannot be read as a file names the path", async () => {
   const cwd = await directoryWith({});
   await assert.rejects(load(cwd, { envFile: cwd }), (error: Error) => error.name === "ConfigError" && error.message.startsWith(`cannot read ${cwd}: EISDIR`));
+});
+
+test("a config file with secrets that others can read gets a warning naming the file, the settings and the fix, never the values", async () => {
+  const cwd = await directoryWith({ "resourcemonitor.config.yaml": "sinks:\n  - { name: http, url: 'https://user:hunter2@example.com/in', headers: { x-api-key: k3y } }\n  - { name: s3, bucket: b-1, secretAccessKey: s3cr3t }\n" });
+  const file = join(cwd, "resourcemonitor.config.yaml");
+  await chmod(file, 0o640);
+  const { warnings } = await load(cwd);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", new RegExp(`^${file} holds secrets \\(.*\\$\\.sinks\\.1\\.secretAccessKey\\) but its permissions are 0640: other users can read them\\. Fix: chmod 600 ${file}$`));
+  assert.doesNotMatch(warnings[0] ?? "", /hunter2|k3y|s3cr3t/);
+  await chmod(file, 0o600);
+  assert.deepEqual((await load(cwd)).warnings, []);
+  await writeFile(join(cwd, "resourcemonitor.config.yaml"), "interval: 5\n");
+  await chmod(file, 0o666);
+  assert.deepEqual((await load(cwd)).warnings, [], "no secrets, no warning");
 });

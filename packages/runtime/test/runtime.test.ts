@@ -181,10 +181,22 @@ test("the document schema composes the base and every collector's fragment schem
   assert.deepEqual(schema.allOf[1], good.fragmentSchema);
 });
 
-test("a plugin that overwrites another's field with the wrong type stops the document, logged once", async () => {
+test("a plugin that overwrites another's field with the wrong type loses its own fragment, not the document; logged once", async () => {
   const { runtime, lines } = setup();
   runtime.use({ definition: good });
-  runtime.use({ definition: collector("clobber", (merge) => merge({ good: { value: "text" } })) });
-  assert.equal(await runtime.collect(new Date()), undefined);
-  assert.match(lines.find((line) => line.level === "error")?.msg ?? "", /\$\.good\.value: must be number/);
+  runtime.use({ definition: collector("clobber", (merge) => merge({ good: { value: "text" }, clobber: { mine: 1 } })) });
+  runtime.use({ definition: collector("other", (merge) => merge({ other: { fine: true } })) });
+  for (let tick = 0; tick < 3; tick += 1) {
+    assert.deepEqual(await runtime.collect(new Date(Date.UTC(2025, 0, 1))), { timestamp: "2025-01-01T00:00:00Z", hostname: "h1", good: { value: 1 }, other: { fine: true } });
+  }
+  const warnings = lines.filter((line) => line.level === "warn");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]?.msg ?? "", /^plugin clobber: its fragment overwrote another plugin's values and broke the document \(\$\.good\.value: must be number\); left out of this tick$/);
+  assert.deepEqual(runtime.plugins.map(({ stats }) => [stats.runs, stats.failures]), [[3, 0], [3, 3], [3, 0]]);
+});
+
+test("a collector cannot change the document's hostname or timestamp", async () => {
+  const { runtime } = setup();
+  runtime.use({ definition: collector("liar", (merge) => merge({ hostname: "other-host", timestamp: "1999-01-01T00:00:00Z", liar: {} })) });
+  assert.deepEqual(await runtime.collect(new Date(Date.UTC(2025, 0, 1))), { timestamp: "2025-01-01T00:00:00Z", hostname: "h1", liar: {} });
 });
