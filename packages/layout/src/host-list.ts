@@ -15,7 +15,7 @@ export const MAX_COLLISION_ATTEMPTS = 100;
 export interface HostListMerge {
   /** The new list, hostnames in order. */
   list: HostList;
-  /** The text was no host list (not JSON, not an object, an array with non-strings): rebuilt from this host alone. */
+  /** The text was no host list (not JSON, not an object, larger than 8 MiB): rebuilt from the entries still readable in it. */
   corrupt: boolean;
   /** The text was the legacy array of hostnames; its names were kept with the time `now`. */
   legacy: boolean;
@@ -42,21 +42,41 @@ export function parseListTimestamp(value: unknown): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-type ParsedList = { kind: "corrupt" } | { kind: "object" | "legacy"; entries: [string, unknown][] };
+/** Larger than any real fleet's list (10,000 hosts take ~0.5 MB): parsed only by salvage, not JSON.parse. */
+const HOST_LIST_MAX_CHARS = 8 * 1024 * 1024;
+
+/** A corrupt list's `entries` are the `"name": "timestamp"` pairs salvaged from its text. */
+type ParsedList = { kind: "object" | "legacy" | "corrupt"; entries: [string, unknown][] };
+
+const SALVAGE_PAIR = /"((?:[^"\\\n]|\\.){1,300})"\s*:\s*"(\d{4}-\d{2}-\d{2}T[\d:.]{8,20}(?:Z|[+-]\d{2}:\d{2})?)"/g;
+
+/** The `"name": "timestamp"` pairs still readable in a text that is no JSON (truncated, garbled, huge). */
+function salvage(text: string): [string, unknown][] {
+  const entries: [string, unknown][] = [];
+  for (const [, name, stamp] of text.matchAll(SALVAGE_PAIR)) {
+    try {
+      entries.push([JSON.parse(`"${name}"`) as string, stamp]);
+    } catch {
+      // an escape that is no JSON: not a name anyone wrote
+    }
+  }
+  return entries;
+}
 
 function parseHostList(text: string | undefined, nowStamp: string): ParsedList {
   if (text === undefined) return { kind: "object", entries: [] };
+  if (text.length > HOST_LIST_MAX_CHARS) return { kind: "corrupt", entries: salvage(text) };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { kind: "corrupt" };
+    return { kind: "corrupt", entries: salvage(text) };
   }
   if (Array.isArray(value)) {
-    if (!value.every((name) => typeof name === "string")) return { kind: "corrupt" };
-    return { kind: "legacy", entries: value.map((name: string) => [name, nowStamp]) };
+    // The legacy list of names; anything in it that is no name is dropped, the names are kept.
+    return { kind: "legacy", entries: value.filter((name): name is string => typeof name === "string").map((name) => [name, nowStamp]) };
   }
-  if (typeof value !== "object" || value === null) return { kind: "corrupt" };
+  if (typeof value !== "object" || value === null) return { kind: "corrupt", entries: [] };
   return { kind: "object", entries: Object.entries(value) };
 }
 
@@ -89,13 +109,13 @@ function keptStamp(name: string, value: unknown, now: number, maxAgeMs: number):
 /**
  * The list after `host` uploaded at `now`: its own entry set to `now`, entries older than `maxAgeMs`
  * (or with a value that is no timestamp, or a name that is no valid hostname) dropped, a legacy array
- * of names converted, anything else that is no host list treated as corrupt and rebuilt from `host`.
+ * of names converted (without what is no name), anything else that is no host list treated as corrupt and
+ * rebuilt from the `"name": "timestamp"` pairs still readable in it plus `host`.
  */
 export function mergeHostList(currentText: string | undefined, host: string, now: Date, maxAgeMs = HOST_LIST_MAX_AGE_MS): HostListMerge {
   validateHostname(host);
   const nowStamp = isoSecond(now);
   const parsed = parseHostList(currentText, nowStamp);
-  if (parsed.kind === "corrupt") return { list: Object.fromEntries([[host, nowStamp]]), corrupt: true, legacy: false, dropped: [] };
   // A Map, then Object.fromEntries: a name like "__proto__" stays an ordinary entry.
   const kept = new Map<string, string>();
   const dropped: string[] = [];
@@ -107,7 +127,7 @@ export function mergeHostList(currentText: string | undefined, host: string, now
   }
   kept.set(host, nowStamp);
   const list = Object.fromEntries([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { list, corrupt: false, legacy: parsed.kind === "legacy", dropped };
+  return { list, corrupt: parsed.kind === "corrupt", legacy: parsed.kind === "legacy", dropped };
 }
 
 export interface UpdateHostListOptions {

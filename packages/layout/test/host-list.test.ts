@@ -69,10 +69,28 @@ test("merge converts the legacy array of hostnames into entries stamped now", ()
 });
 
 test("merge treats anything else as corrupt and rebuilds from this host alone", () => {
-  for (const text of ["", "{", "not json", "null", "42", '"server01"', "true", '["server01", 7]', '[{"server01": 1}]']) {
+  for (const text of ["", "{", "not json", "null", "42", '"server01"', "true"]) {
     const merged = mergeHostList(text, "me", NOW);
     assert.equal(merged.corrupt, true, text);
     assert.deepEqual(merged.list, { me: "2025-08-05T14:30:22Z" }, text);
+  }
+});
+
+test("a legacy array with things that are no names keeps the names", () => {
+  const merged = mergeHostList('["server01", 7, null, {"server02": 1}, ["x"]]', "me", NOW);
+  assert.deepEqual(merged.list, { me: "2025-08-05T14:30:22Z", server01: "2025-08-05T14:30:22Z" });
+  assert.equal(merged.legacy, true);
+  assert.equal(merged.corrupt, false);
+});
+
+test("a truncated, garbled or huge list.json is corrupt, but the entries still readable in it are kept", () => {
+  const fresh = { "server-a": stampBefore(10), "server-b": stampBefore(20) };
+  const text = JSON.stringify({ ...fresh, stale: stampBefore(600) }, null, 2);
+  for (const broken of [text.slice(0, -2), `garbage${text}garbage`, text.replace(",", ",,"), `${text}${" ".repeat(9 * 1024 * 1024)}`]) {
+    const merged = mergeHostList(broken, "me", NOW);
+    assert.equal(merged.corrupt, true);
+    assert.deepEqual(merged.list, { me: "2025-08-05T14:30:22Z", "server-a": fresh["server-a"], "server-b": fresh["server-b"] });
+    assert.deepEqual(merged.dropped, ["stale"]);
   }
 });
 
@@ -190,5 +208,5 @@ test("readHostList keeps every valid name whatever its age; legacy names carry n
   assert.deepEqual([...(legacy?.hosts ?? [])], [["server01", undefined], ["server02", undefined]]);
   assert.equal(legacy?.legacy, true);
   assert.equal(readHostList("{not json"), undefined);
-  assert.equal(readHostList("[1, 2]"), undefined);
+  assert.equal(readHostList("[1, 2]")?.hosts.size, 0, "an array without names is an empty legacy list");
 });
