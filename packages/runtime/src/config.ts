@@ -240,10 +240,27 @@ async function readConfigFile(path: string | undefined, cwd: string): Promise<{ 
   }
   if (!result || result.isEmpty) return result ? { path: result.filepath, config: {} } : undefined;
   const config = result.config as unknown;
+  const deep = tooDeep(config);
+  if (deep) throw new ConfigError(`${result.filepath}: invalid configuration:\n  ${deep}: nested more than ${MAX_DEPTH} levels deep`);
   if (!validateFile(config)) {
     throw new ConfigError(`${result.filepath}: invalid configuration:\n  ${formatErrors(validateFile.errors).join("\n  ")}`);
   }
   return { path: result.filepath, config: config as Record<string, unknown> };
+}
+
+/** Deeper than any real configuration; deeper ones would overflow the stack of every recursive walk (redaction, logging). */
+const MAX_DEPTH = 32;
+
+/** The JSON path of the first value nested deeper than MAX_DEPTH, found without recursion. */
+function tooDeep(root: unknown): string | undefined {
+  const stack: [unknown, string, number][] = [[root, "$", 0]];
+  while (stack.length > 0) {
+    const [value, path, depth] = stack.pop() as [unknown, string, number];
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= MAX_DEPTH) return path;
+    for (const [key, inner] of Object.entries(value)) stack.push([inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1]);
+  }
+  return undefined;
 }
 
 function toEntries(list: unknown[], source: string, configDir: string): PluginEntry[] {
