@@ -29,9 +29,16 @@ export function statusPath(stateDir: string): string {
 /** Replaces the status file atomically: a reader sees the old one or the new one. */
 export async function writeStatus(stateDir: string, status: AgentStatus): Promise<void> {
   const path = statusPath(stateDir);
-  await mkdir(stateDir, { recursive: true });
-  await writeFile(`${path}.${process.pid}.tmp`, `${JSON.stringify(status, null, 2)}\n`);
-  await rename(`${path}.${process.pid}.tmp`, path);
+  const temporary = `${path}.${process.pid}.tmp`;
+  const text = `${JSON.stringify(status, null, 2)}\n`;
+  try {
+    await writeFile(temporary, text);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(temporary, text);
+  }
+  await rename(temporary, path);
 }
 
 export async function readStatus(stateDir: string): Promise<AgentStatus> {
