@@ -1,0 +1,219 @@
+// Child process of bench/fleet/run.mjs: hosts many agent pipelines (Runtime + synthetic collectors with the real
+// plugins' fragment schemas + the s3 sink + the wall-clock Scheduler, as `resourcemonitor run` wires them) and
+// measures them without changing them: every S3 request is counted by kind and outcome at S3Client.send (the real
+// request still goes out), every sink write is timed at the emit tap.
+// Messages to the parent (IPC): { live: host, at } once a host's <host>.json was first stored; { done: stats } at the end.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createLogger, definePlugin, Runtime, RUNTIME_API_VERSION, Scheduler } from "../../packages/runtime/dist/src/index.js";
+import s3Sink from "../../packages/sink-s3/dist/src/index.js";
+import cpuPlugin from "../../packages/plugin-cpu/dist/src/index.js";
+import memoryPlugin from "../../packages/plugin-memory/dist/src/index.js";
+import thermalPlugin from "../../packages/plugin-thermal/dist/src/index.js";
+import nvidiaPlugin from "../../packages/plugin-nvidia/dist/src/index.js";
+
+const config = await new Promise((resolve) => process.once("message", resolve));
+const { endpoint, bucket, prefix, hosts, intervalMs, listRefreshSeconds, phaseMs, rampMs, warmupSeconds, seconds, stateRoot } = config;
+const normalizedPrefix = prefix ? `${prefix}/` : "";
+
+// ---- what one host's collectors would report: values move a little every tick, the shape is a real machine's
+const round = (value) => Math.round(value * 10) / 10;
+const jiggle = (base, spread) => round(Math.max(0, Math.min(100, base + (Math.random() - 0.5) * spread)));
+const GIB = 1024 ** 3;
+
+function synthetic(real, fragment) {
+  return definePlugin({
+    apiVersion: RUNTIME_API_VERSION,
+    name: `synthetic-${real.name}`,
+    kind: "collector",
+    description: `${real.name}'s fragment, made up (validated against the real plugin's fragment schema)`,
+    optionsSchema: { type: "object", properties: {} },
+    fragmentSchema: real.fragmentSchema,
+    apply({ hooks }) {
+      hooks.collect.tapPromise(`synthetic-${real.name}`, async (sample) => sample.merge(fragment()));
+    },
+  });
+}
+
+const COLLECTORS = [
+  synthetic(cpuPlugin, () => {
+    const perCore = Array.from({ length: 8 }, () => jiggle(25, 30));
+    return {
+      cpu: {
+        usage_percent: round(perCore.reduce((sum, value) => sum + value, 0) / perCore.length),
+        usage_per_core: perCore,
+        frequency: { current: round(2400 + Math.random() * 800), min: 800, max: 3200 },
+        count_logical: 8,
+        count_physical: 4,
+      },
+    };
+  }),
+  synthetic(memoryPlugin, () => {
+    const total = 16 * GIB;
+    const used = Math.round(total * (0.4 + Math.random() * 0.2));
+    return {
+      memory: {
+        virtual: { total, available: total - used, used, percent: round((used / total) * 100), free: total - used },
+        swap: { total: 2 * GIB, used: 0, free: 2 * GIB, percent: 0 },
+      },
+    };
+  }),
+  synthetic(thermalPlugin, () => ({
+    cpu: {
+      temperatures: [
+        { sensor: "coretemp_Package id 0", temperature: round(45 + Math.random() * 5), high: 100, critical: 105 },
+        { sensor: "coretemp_Core 0", temperature: round(43 + Math.random() * 5), high: 100, critical: 105 },
+      ],
+    },
+  })),
+  synthetic(nvidiaPlugin, () => {
+    const total = 16 * GIB;
+    const used = Math.round(total * Math.random() * 0.3);
+    return {
+      gpu: [{
+        index: 0,
+        name: "NVIDIA GeForce RTX 4080",
+        memory: { total, used, free: total - used, percent: round((used / total) * 100) },
+        utilization: { gpu: Math.round(Math.random() * 30), memory: Math.round(Math.random() * 20) },
+        temperature: 42,
+        power_usage_watts: round(40 + Math.random() * 20),
+        fan_speed_percent: 30,
+      }],
+    };
+  }),
+];
+
+// ---- request counting at the SDK's send: kind of key, command, outcome
+const requests = new Map(); // "PUT history ok" -> n
+let sdkRetries = 0;
+const liveHosts = new Set();
+const isList = (key) => key === `${normalizedPrefix}list.json`;
+
+function kindOf(command) {
+  const key = command.input.Key ?? "";
+  const method = command.constructor.name.replace(/ObjectCommand$|Command$/, "").replace("Put", "PUT").replace("Get", "GET");
+  const what = isList(key) ? "list.json" : key.includes("/history/") || key.startsWith("history/") ? "history" : key.includes(".resourcemonitor/probe-") ? "probe" : key.endsWith(".json") ? "latest" : "other";
+  return `${method} ${what}`;
+}
+
+function outcomeOf(error) {
+  const status = error?.$metadata?.httpStatusCode;
+  if (status === 412 || status === 409) return "conflict";
+  if (status === 404) return "404";
+  return `error ${status ?? error?.code ?? error?.name}`;
+}
+
+const originalSend = S3Client.prototype.send;
+S3Client.prototype.send = async function send(command, ...rest) {
+  const kind = kindOf(command);
+  let outcome = "ok";
+  try {
+    const response = await originalSend.call(this, command, ...rest);
+    sdkRetries += Math.max(0, (response.$metadata?.attempts ?? 1) - 1);
+    if (kind === "PUT latest" && !liveHosts.has(command.input.Key)) {
+      liveHosts.add(command.input.Key);
+      process.send({ live: command.input.Key.slice(normalizedPrefix.length, -".json".length), at: Date.now() });
+    }
+    return response;
+  } catch (error) {
+    outcome = outcomeOf(error);
+    sdkRetries += Math.max(0, (error?.$metadata?.attempts ?? 1) - 1);
+    throw error;
+  } finally {
+    const label = `${kind} ${outcome}`;
+    requests.set(label, (requests.get(label) ?? 0) + 1);
+  }
+};
+
+// ---- the s3 sink with each write timed; the sink itself is unchanged
+const writeMs = { live: [], replay: [] };
+const writeErrors = new Map();
+const timedSink = {
+  ...s3Sink,
+  apply(context) {
+    const hooks = {
+      ...context.hooks,
+      emit: {
+        tapPromise: (name, fn) => context.hooks.emit.tapPromise(name, async (document, json, delivery) => {
+          const started = performance.now();
+          try {
+            await fn(document, json, delivery);
+            (delivery.replay ? writeMs.replay : writeMs.live).push(performance.now() - started);
+          } catch (error) {
+            writeErrors.set(error.name, (writeErrors.get(error.name) ?? 0) + 1);
+            throw error;
+          }
+        }),
+      },
+    };
+    s3Sink.apply({ ...context, hooks });
+  },
+};
+
+// ---- one host: the agent runner's tick (collect, emit with the same wait), on a clock shifted by the fleet's phase
+const logger = createLogger({ level: "error" });
+const clock = { now: () => Date.now() + phaseMs };
+const ticks = { ran: 0, ok: 0, spooled: 0, invalid: 0 };
+const schedulers = [];
+
+async function runHost(host, startDelayMs, until) {
+  await sleep(startDelayMs);
+  const stateDir = join(stateRoot, host);
+  await mkdir(stateDir, { recursive: true });
+  const settings = { hostname: host, intervalMs, procfs: "/proc", sysfs: "/sys", dataDir: stateDir, stateDir };
+  const runtime = new Runtime({ settings, logger });
+  for (const definition of COLLECTORS) runtime.use({ definition });
+  runtime.use({ definition: timedSink, options: { bucket, endpoint, forcePathStyle: true, prefix, listRefreshSeconds } });
+  await runtime.start();
+  const margin = Math.min(250, intervalMs / 4);
+  const scheduler = new Scheduler({
+    intervalMs,
+    clock,
+    run: async (slot) => {
+      ticks.ran += 1;
+      const document = await runtime.collect(slot);
+      if (!document) return void (ticks.invalid += 1);
+      const report = await runtime.emit(document, { waitMs: slot.getTime() + intervalMs - margin - clock.now() });
+      if (report.sinks[0]?.ok) ticks.ok += 1;
+      else ticks.spooled += 1;
+    },
+    onError: (error) => logger.error({ err: error, host }, "tick failed"),
+  });
+  schedulers.push(scheduler);
+  scheduler.start();
+  await sleep(Math.max(0, until - Date.now()));
+  await scheduler.stop();
+  const health = runtime.health().sinks[0];
+  await runtime.stop();
+  return health;
+}
+
+// Counters are also kept from the end of the warm-up (start-up probes, first list.json writes and ramp left out).
+const skipped = () => schedulers.reduce((total, scheduler) => total + scheduler.stats.skipped, 0);
+const snapshot = () => ({ ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
+let atWarmup;
+setTimeout(() => (atWarmup = snapshot()), warmupSeconds * 1000);
+const until = Date.now() + seconds * 1000;
+const healths = await Promise.all(hosts.map((host, index) => runHost(host, (index / hosts.length) * rampMs, until)));
+const sum = (field) => healths.reduce((total, health) => total + (health?.[field] ?? 0), 0);
+const atEnd = snapshot();
+const minus = (end, start = {}) => Object.fromEntries(Object.entries(end).map(([key, value]) => [key, value - (start[key] ?? 0)]));
+process.send({
+  done: {
+    hosts: hosts.length,
+    ticks: minus(atEnd.ticks, atWarmup?.ticks),
+    requests: minus(atEnd.requests, atWarmup?.requests),
+    sdkRetries: atEnd.sdkRetries - (atWarmup?.sdkRetries ?? 0),
+    writeMs: { live: writeMs.live.slice(atWarmup?.live ?? 0), replay: writeMs.replay.slice(atWarmup?.replay ?? 0) },
+    writeErrors: minus(atEnd.writeErrors, atWarmup?.writeErrors),
+    startup: { ticks: atWarmup?.ticks, requests: atWarmup?.requests, writeErrors: atWarmup?.writeErrors },
+    delivered: sum("delivered"),
+    replayed: sum("replayed"),
+    spoolDepthAtEnd: sum("depth"),
+    dropped: sum("dropped"),
+  },
+});
+await rm(stateRoot, { recursive: true, force: true });
+process.disconnect();

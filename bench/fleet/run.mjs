@@ -1,0 +1,280 @@
+// Fleet simulation: N hosts, each a real agent pipeline (Runtime + synthetic collectors + the s3 sink + the
+// wall-clock scheduler), spread over a few worker processes, against the local S3 server with conditional writes
+// and 20-50 ms added latency per request. This process runs the S3 server and polls list.json continuously.
+// Usage: node bench/fleet/run.mjs [--fleet HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S]]... [--together]
+//          [--workers 2] [--warmup 20] [--ramp 10] [--json FILE]      (after `npm run build`)
+//   --fleet 100:1:30:90  100 hosts at 1 s, listRefreshSeconds 30, measured for 90 s (the warm-up included).
+//   --together           run every --fleet at once, each under its own prefix (its own list.json), each on its
+//                        own phase (a 60 s fleet with PHASE_S 20 fires at :20); otherwise one after the other.
+// Without --fleet: the matrix in BENCHMARKS.md.
+import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
+import { cpus, loadavg, release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startS3Server } from "../../packages/s3-test-server/dist/src/index.js";
+import { readHostList } from "../../packages/layout/dist/src/index.js";
+
+const { values } = parseArgs({
+  options: {
+    fleet: { type: "string", multiple: true },
+    together: { type: "boolean", default: false },
+    workers: { type: "string", default: "2" },
+    warmup: { type: "string", default: "20" },
+    ramp: { type: "string", default: "10" },
+    latency: { type: "string", default: "20,50" },
+    "poll-ms": { type: "string", default: "100" },
+    json: { type: "string" },
+  },
+});
+const DEFAULT_MATRIX = ["10:1:0:60", "100:1:0:60", "100:1:30:90"];
+const BUCKET = "fleet-bench";
+const AGENTS = fileURLToPath(new URL("./agents.mjs", import.meta.url));
+const LATENCY = values.latency.split(",").map(Number);
+const WORKERS = Number(values.workers);
+const WARMUP_S = Number(values.warmup);
+const RAMP_MS = Number(values.ramp) * 1000;
+const POLL_MS = Number(values["poll-ms"]);
+// AWS S3 Standard, us-east-1, per-request prices as published on https://aws.amazon.com/s3/pricing/ (taken as of 2026).
+const PRICE = { putPer1000: 0.005, getPer1000: 0.0004, asOf: "2026", region: "us-east-1" };
+const MONTH_S = 730 * 3600; // AWS bills a month as 730 hours
+
+Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "fleet-bench", AWS_EC2_METADATA_DISABLED: "true" });
+
+function parseFleet(spec, index) {
+  const [hosts, interval, refresh, seconds, phase = 0] = spec.split(":").map(Number);
+  if (![hosts, interval, refresh, seconds, phase].every(Number.isFinite)) throw new Error(`--fleet ${spec}: expected HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S]`);
+  return { name: `n${hosts}-i${interval}s-r${refresh}s`, prefix: `f${index}-n${hosts}-i${interval}-r${refresh}`, hosts, intervalS: interval, refreshS: refresh, seconds, phaseS: phase };
+}
+
+// ---- CPU of the machine and of our processes, from /proc
+const CLOCK_TICK_MS = 10;
+function machineCpu() {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + fields[4];
+  return { busy: fields.reduce((a, b) => a + b, 0) - idle, total: fields.reduce((a, b) => a + b, 0) };
+}
+function processCpuMs(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+// ---- list.json watcher: which live hosts each poll shows, and for how long any live host was missing
+function watchList(server, fleet) {
+  const live = new Map(); // host -> when its <host>.json was first stored
+  const missingSince = new Map();
+  const firstListedAfterMs = [];
+  const listed = new Set();
+  const dropouts = [];
+  let polls = 0;
+  let worstPollGapMs = 0;
+  let running = true;
+  const url = `${server.endpoint}/${BUCKET}/${fleet.prefix}/list.json`;
+  const loop = (async () => {
+    let last = performance.now();
+    while (running) {
+      const response = await fetch(url).catch(() => undefined);
+      const text = response?.ok ? await response.text() : undefined;
+      const now = Date.now();
+      const hosts = text === undefined ? new Map() : readHostList(text)?.hosts;
+      if (!hosts) throw new Error(`${url} is no host list`);
+      for (const [host, since] of live) {
+        if (hosts.has(host)) {
+          if (!listed.has(host)) firstListedAfterMs.push(now - since);
+          else if (missingSince.has(host)) dropouts.push(now - missingSince.get(host));
+          listed.add(host);
+          missingSince.delete(host);
+        } else if (listed.has(host) && !missingSince.has(host)) missingSince.set(host, now);
+      }
+      polls += 1;
+      const elapsed = performance.now() - last;
+      worstPollGapMs = Math.max(worstPollGapMs, elapsed);
+      last = performance.now();
+      await sleep(Math.max(0, POLL_MS - elapsed));
+    }
+  })();
+  return {
+    live,
+    async stop() {
+      running = false;
+      await loop;
+      const now = Date.now();
+      const neverListed = [...live].filter(([host]) => !listed.has(host)).map(([, since]) => now - since);
+      const stillMissing = [...missingSince.values()].map((since) => now - since);
+      return { polls, worstPollGapMs, liveHosts: live.size, firstListedAfterMs, neverListed, dropouts, stillMissing };
+    },
+  };
+}
+
+function startWorkers(server, fleet, stateRoot) {
+  const names = Array.from({ length: fleet.hosts }, (_, index) => `${fleet.prefix}-host${String(index).padStart(4, "0")}`);
+  const count = Math.min(WORKERS, fleet.hosts);
+  const watcher = watchList(server, fleet);
+  const workers = Array.from({ length: count }, (_, index) => {
+    const child = fork(AGENTS, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--max-old-space-size=4096", "--disable-warning=NodeVersionSupportWarning"] });
+    child.send({
+      endpoint: server.endpoint,
+      bucket: BUCKET,
+      prefix: fleet.prefix,
+      hosts: names.filter((_, n) => n % count === index),
+      intervalMs: fleet.intervalS * 1000,
+      listRefreshSeconds: fleet.refreshS,
+      phaseMs: -fleet.phaseS * 1000,
+      rampMs: RAMP_MS,
+      warmupSeconds: WARMUP_S,
+      seconds: fleet.seconds,
+      stateRoot: join(stateRoot, `${fleet.prefix}-w${index}`),
+    });
+    const done = new Promise((resolve, reject) => {
+      child.on("message", (message) => {
+        if (message.live) watcher.live.set(message.live, message.at);
+        if (message.done) resolve(message.done);
+      });
+      child.on("exit", (code) => reject(new Error(`fleet worker exited with ${code} before reporting`)));
+    });
+    return { child, done };
+  });
+  return { fleet, watcher, workers };
+}
+
+const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
+const max = (list) => list.reduce((a, b) => Math.max(a, b), 0);
+
+function combine(reports) {
+  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], sdkRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
+  const add = (into, from) => Object.entries(from ?? {}).forEach(([key, value]) => (into[key] = (into[key] ?? 0) + value));
+  for (const report of reports) {
+    add(total.ticks, report.ticks);
+    add(total.requests, report.requests);
+    add(total.writeErrors, report.writeErrors);
+    total.live.push(...report.writeMs.live);
+    total.replay.push(...report.writeMs.replay);
+    for (const key of ["sdkRetries", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
+  }
+  total.live.sort((a, b) => a - b);
+  total.replay.sort((a, b) => a - b);
+  return total;
+}
+
+/** Figures of one fleet over its measured window (after the warm-up). */
+function summarize(fleet, total, watch, cpu) {
+  const measuredS = fleet.seconds - WARMUP_S;
+  const hostMinutes = (fleet.hosts * measuredS) / 60;
+  const samples = total.ticks.ran;
+  const count = (pattern) => Object.entries(total.requests).filter(([label]) => pattern.test(label)).reduce((sum, [, n]) => sum + n, 0);
+  const perTick = (pattern) => count(pattern) / samples;
+  const perHostMinute = (pattern) => count(pattern) / hostMinutes;
+  const listPuts = count(/^PUT list\.json/);
+  const listGets = count(/^GET list\.json/);
+  const otherPuts = count(/^PUT (?!list\.json)/);
+  const otherGets = count(/^GET (?!list\.json)/) + count(/^ListObjectsV2/);
+  // Monthly: per-sample requests × samples a month at the configured interval, list.json requests by time.
+  const samplesPerMonth = MONTH_S / fleet.intervalS;
+  const putsPerMonth = (otherPuts / samples) * samplesPerMonth + (listPuts / hostMinutes) * (MONTH_S / 60);
+  const getsPerMonth = (otherGets / samples) * samplesPerMonth + (listGets / hostMinutes) * (MONTH_S / 60);
+  const gaps = [...watch.dropouts, ...watch.stillMissing];
+  return {
+    fleet: fleet.name,
+    hosts: fleet.hosts,
+    intervalS: fleet.intervalS,
+    listRefreshSeconds: fleet.refreshS,
+    measuredS,
+    samples,
+    expectedSamples: Math.round((fleet.hosts * measuredS) / fleet.intervalS),
+    skippedTicks: total.ticks.skipped,
+    spooledTicks: total.ticks.spooled,
+    perHostPerTick: {
+      putHistory: perTick(/^PUT history/),
+      putLatest: perTick(/^PUT latest/),
+      getList: perTick(/^GET list\.json/),
+      putList: perTick(/^PUT list\.json/),
+      getOther: perTick(/^GET (?!list\.json)/),
+      all: count(/./) / samples,
+    },
+    listWritesPerHostMinute: count(/^PUT list\.json ok/) / hostMinutes,
+    listPutsPerHostMinute: perHostMinute(/^PUT list\.json/),
+    conflictsPerMinute: count(/^PUT list\.json conflict/) / (measuredS / 60),
+    listGiveUpsPerMinute: (total.writeErrors.HostListConflictError ?? 0) / (measuredS / 60),
+    sinkWriteErrors: total.writeErrors,
+    replayedWrites: total.replay.length,
+    sdkRetries: total.sdkRetries,
+    spoolDepthAtEnd: total.spoolDepthAtEnd,
+    uploadMs: { p50: percentile(total.live, 0.5), p99: percentile(total.live, 0.99), max: max(total.live), writes: total.live.length },
+    replayMs: { p50: percentile(total.replay, 0.5), p99: percentile(total.replay, 0.99) },
+    list: {
+      liveHosts: watch.liveHosts,
+      polls: watch.polls,
+      worstPollGapMs: Math.round(watch.worstPollGapMs),
+      firstListedAfterMs: { p50: percentile(watch.firstListedAfterMs.sort((a, b) => a - b), 0.5), max: max(watch.firstListedAfterMs) },
+      neverListed: watch.neverListed.length,
+      neverListedWorstMs: max(watch.neverListed),
+      dropouts: gaps.length,
+      worstMissingMs: max(gaps),
+    },
+    costPerHostMonthUSD: (putsPerMonth * PRICE.putPer1000 + getsPerMonth * PRICE.getPer1000) / 1000,
+    requestsByKind: total.requests,
+    cpu,
+  };
+}
+
+async function runFleets(server, fleets) {
+  const stateRoot = await mkdtemp(join(tmpdir(), "rm-fleet-"));
+  const machineBefore = machineCpu();
+  const load = loadavg()[0];
+  const runs = fleets.map((fleet) => startWorkers(server, fleet, stateRoot));
+  const pids = runs.flatMap((run) => run.workers.map((worker) => worker.child.pid));
+  const ourCpu = () => processCpuMs(process.pid) + pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+  let cpuAtWarmup;
+  let machineAtWarmup;
+  const warm = sleep(WARMUP_S * 1000).then(() => ((cpuAtWarmup = ourCpu()), (machineAtWarmup = machineCpu())));
+  let cpuAtEnd;
+  let machineAtEnd;
+  const results = [];
+  for (const run of runs) {
+    const reports = await Promise.all(run.workers.map((worker) => worker.done));
+    cpuAtEnd ??= ourCpu();
+    machineAtEnd ??= machineCpu();
+    const watch = await run.watcher.stop();
+    results.push({ run, total: combine(reports), watch });
+  }
+  await warm;
+  const measuredS = Math.max(...fleets.map((fleet) => fleet.seconds)) - WARMUP_S;
+  const cpu = {
+    benchCoresUsed: (cpuAtEnd - cpuAtWarmup) / 1000 / measuredS,
+    machineBusyPercent: (100 * (machineAtEnd.busy - machineAtWarmup.busy)) / (machineAtEnd.total - machineAtWarmup.total),
+    loadBefore: load,
+    cores: cpus().length,
+  };
+  void machineBefore;
+  return results.map(({ run, total, watch }) => summarize(run.fleet, total, watch, cpu));
+}
+
+const fleets = (values.fleet ?? DEFAULT_MATRIX).map(parseFleet);
+const server = await startS3Server({ buckets: [BUCKET], conditional: true, latencyMs: LATENCY, recordRequests: false });
+const results = [];
+try {
+  if (values.together) results.push(...(await runFleets(server, fleets)));
+  else for (const fleet of fleets) results.push(...(await runFleets(server, [fleet])));
+} finally {
+  await server.close();
+}
+
+const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
+const ms = (value) => (Number.isFinite(value) ? `${Math.round(value)}` : "–");
+console.log(`${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version} · latency ${LATENCY.join("-")} ms/request, conditional writes on · warm-up ${WARMUP_S} s excluded`);
+console.log("| hosts | interval | listRefreshSeconds | samples (expected) | skipped ticks | ticks spooled | PUT history/latest/list per tick | GET list/other per tick | list.json writes per host·min | conflicts/min | list give-ups/min | upload p50/p99 ms | worst missing from list.json | first listed after (max) | never listed | \\$/host·month | bench CPU (cores) | machine busy |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const r of results) {
+  const t = r.perHostPerTick;
+  console.log(`| ${r.hosts} | ${r.intervalS} s | ${r.listRefreshSeconds} | ${r.samples} (${r.expectedSamples}) | ${r.skippedTicks} | ${r.spooledTicks} | ${fixed(t.putHistory)} / ${fixed(t.putLatest)} / ${fixed(t.putList)} | ${fixed(t.getList)} / ${fixed(t.getOther)} | ${fixed(r.listWritesPerHostMinute)} | ${fixed(r.conflictsPerMinute, 0)} | ${fixed(r.listGiveUpsPerMinute, 1)} | ${ms(r.uploadMs.p50)} / ${ms(r.uploadMs.p99)} | ${ms(r.list.worstMissingMs)} ms (${r.list.dropouts}) | ${ms(r.list.firstListedAfterMs.max)} ms | ${r.list.neverListed} | ${fixed(r.costPerHostMonthUSD, 3)} | ${fixed(r.cpu.benchCoresUsed)} | ${fixed(r.cpu.machineBusyPercent, 0)} % |`);
+}
+if (values.json) await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), latencyMs: LATENCY, price: PRICE, monthSeconds: MONTH_S, warmupS: WARMUP_S, rampS: RAMP_MS / 1000, workers: WORKERS, results }, null, 2)}\n`);
