@@ -113,7 +113,10 @@ export class AgentRunner {
 
   private async stopParts(): Promise<void> {
     if (!this.scheduler) return;
-    await this.scheduler.stop();
+    const ticking = this.scheduler.stop();
+    // With a long interval the tick may be waiting for a slow sink until shortly before the next slot.
+    this.parts.runtime.cutTickWaits();
+    await ticking;
     this.totals.ticks += this.scheduler.stats.ticks;
     this.totals.skipped += this.scheduler.stats.skipped;
     this.scheduler = undefined;

@@ -66,6 +66,9 @@ export class SinkLane {
   private draining: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** Set once shutdown begins: a tick in flight stops waiting for the sink and spools its document. */
+  private hurried = false;
+  private hurry: (() => void) | undefined;
   private retries = 0;
   private downSince: number | undefined;
   private lastReportAt = 0;
@@ -85,7 +88,7 @@ export class SinkLane {
 
   /** Opens the spool; replays what an earlier run left in it. */
   async start(): Promise<void> {
-    this.stopping = false;
+    this.stopping = this.hurried = false;
     const spool = await this.openSpool();
     if (spool.depth === 0) return;
     this.logger.info({ sink: this.name, depth: spool.depth, dir: this.dir }, `sink ${this.name}: ${spool.depth} samples spooled by an earlier run in ${this.dir}; replaying them first`);
@@ -98,19 +101,33 @@ export class SinkLane {
    */
   async deliver(document: MetricsDocument, json: string, waitMs: number): Promise<{ ok: boolean; spooled: boolean; error?: string }> {
     const spool = this.spool ?? (await this.openSpool());
-    if (spool.depth > 0 || this.inFlight || this.stopping) return this.enqueue(json);
+    if (spool.depth > 0 || this.inFlight || this.stopping || this.hurried) return this.enqueue(json);
     const attempt = this.attempt(document, json, { replay: false, latest: true }).then(() => undefined, (error: unknown) => error ?? new Error("failed"));
     let timer: NodeJS.Timeout | undefined;
-    const answer = waitMs >= this.timeoutMs ? await attempt : await Promise.race([attempt, new Promise<typeof NOT_YET>((resolve) => (timer = setTimeout(resolve, Math.max(0, waitMs), NOT_YET)))]);
+    const answer = await Promise.race([
+      attempt,
+      new Promise<typeof NOT_YET>((resolve) => {
+        this.hurry = () => resolve(NOT_YET);
+        if (waitMs < this.timeoutMs) timer = setTimeout(resolve, Math.max(0, waitMs), NOT_YET);
+      }),
+    ]);
     clearTimeout(timer);
+    this.hurry = undefined;
     if (answer === undefined) {
       this.succeeded();
       this.counts.delivered += 1;
       return { ok: true, spooled: false };
     }
     // Too slow: the write goes on in the background; the sample is spooled in case it fails.
-    this.failed(answer === NOT_YET ? new Error(`no answer within ${Math.round(waitMs)} ms (write still in flight)`) : answer);
+    if (answer !== NOT_YET) this.failed(answer);
+    else if (!this.hurried) this.failed(new Error(`no answer within ${Math.round(waitMs)} ms (write still in flight)`));
     return this.enqueue(json);
+  }
+
+  /** Shutdown has begun: a tick waiting for this sink spools its document now instead. */
+  hurryUp(): void {
+    this.hurried = true;
+    this.hurry?.();
   }
 
   /** Stops replaying, gives writes in flight until the flush deadline, and closes the spool. */

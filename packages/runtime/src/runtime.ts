@@ -225,6 +225,11 @@ export class Runtime {
     return report;
   }
 
+  /** Shutdown has begun: ticks in flight stop waiting for slow sinks and spool their documents. */
+  cutTickWaits(): void {
+    for (const lane of this.lanes.values()) lane.hurryUp();
+  }
+
   /** Gives sinks the flush deadline to finish writes in flight (the rest stays spooled), then stops the plugins. */
   async stop(): Promise<void> {
     await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));

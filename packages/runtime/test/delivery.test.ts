@@ -162,3 +162,22 @@ test("shutdown with a frozen sink ends within the flush deadline; the next start
   assert.deepEqual(second.stored.map(({ n, replay }) => ({ n, replay })), [0, 1, 2].map((n) => ({ n, replay: true })));
   assert.equal(second.stored.at(-1)?.latest, true);
 }));
+
+test("shutdown cuts a tick's long wait for a slow sink short: its document is spooled at once, without a 'down' warning", () => withRuntime(async ({ stateDir }) => {
+  const sink = controllableSink();
+  const { logger, lines } = captureLogger();
+  const runtime = new Runtime({ settings: testSettings({ stateDir, intervalMs: 60_000 }), logger, delivery: FAST });
+  runtime.use({ definition: sink.definition });
+  await runtime.start();
+  sink.state.mode = "freeze";
+  const started = performance.now();
+  const emitted = runtime.emit(documentAt(0), { waitMs: 55_000 });
+  await sleep(100);
+  runtime.cutTickWaits();
+  const report = await emitted;
+  assert.ok(performance.now() - started < 1000, `the tick ended ${performance.now() - started} ms after it began`);
+  assert.deepEqual(report.sinks.map(({ ok, spooled }) => ({ ok, spooled })), [{ ok: false, spooled: true }]);
+  await runtime.stop();
+  assert.ok(!lines.some((line) => /is down/.test(line.msg)), "no outage is reported for a shutdown");
+  assert.ok(lines.some((line) => /^sink flaky: 1 samples stay spooled/.test(line.msg)));
+}));
