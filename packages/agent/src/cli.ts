@@ -13,6 +13,7 @@ import { AgentRunner } from "./runner.js";
 import { formatStatus, isDegraded, isRunning, readStatus, statusPath, type AgentStatus } from "./status.js";
 import { serveDashboard, parsePort } from "./dashboard-command.js";
 import { describePlugins } from "./describe.js";
+import { fullConfigSchema, offeredPlugins } from "./config-schema.js";
 import { DEFAULT_COLLECTORS } from "./preset.js";
 import { VERSION } from "./version.js";
 
@@ -46,6 +47,7 @@ Options:
       --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info)
       --host ADDR        dashboard: address to listen on (default 127.0.0.1, this machine only)
       --port PORT        dashboard: port (default 8787)
+      --schema           config: print the JSON schema of the configuration file, with every plugin's options
       --json             plugins: print the full schemas as JSON; status: print the status as JSON
   -h, --help             show this help
   -v, --version          print the version
@@ -67,6 +69,7 @@ const OPTIONS = {
   sysfs: { type: "string" },
   "log-level": { type: "string" },
   json: { type: "boolean" },
+  schema: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -223,6 +226,7 @@ async function once(values: Values): Promise<number> {
 
 async function printConfig(values: Values): Promise<number> {
   const config = await configure(values);
+  if (values.schema) return void process.stdout.write(`${JSON.stringify(fullConfigSchema(await offeredPlugins(config)), null, 2)}\n`), 0;
   const { warnings, ...shown } = config;
   for (const warning of warnings) process.stderr.write(`resourcemonitor: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(redactSecrets(shown), null, 2)}\n`);

@@ -86,6 +86,6 @@ function checkApiVersion(definition: PluginDefinition<never>, name: string, file
       ? "upgrade resourcemonitor (the agent and @resourcemonitor/runtime)"
       : `install a version of the plugin built for API ${RUNTIME_API_VERSION} (its peerDependencies name the @resourcemonitor/runtime range it supports)`;
   throw new PluginLoadError(
-    `plugin "${name}" (${file}) ${built}, but this runtime provides API ${RUNTIME_API_VERSION}; ${advice}`,
+    `plugin "${name}"${file === name ? "" : ` (${file})`} ${built}, but this runtime provides API ${RUNTIME_API_VERSION}; ${advice}`,
   );
 }
