@@ -192,7 +192,7 @@ async function runHost(host, startDelayMs, until) {
 
 // Counters are also kept from the end of the warm-up (start-up probes, first list.json writes and ramp left out).
 const skipped = () => schedulers.reduce((total, scheduler) => total + scheduler.stats.skipped, 0);
-const snapshot = () => ({ ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
+const snapshot = () => ({ cpu: process.cpuUsage(), ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
 let atWarmup;
 setTimeout(() => (atWarmup = snapshot()), warmupSeconds * 1000);
 const until = Date.now() + seconds * 1000;
@@ -203,6 +203,7 @@ const minus = (end, start = {}) => Object.fromEntries(Object.entries(end).map(([
 process.send({
   done: {
     hosts: hosts.length,
+    cpuMs: (atEnd.cpu.user + atEnd.cpu.system - (atWarmup?.cpu.user ?? 0) - (atWarmup?.cpu.system ?? 0)) / 1000,
     ticks: minus(atEnd.ticks, atWarmup?.ticks),
     requests: minus(atEnd.requests, atWarmup?.requests),
     sdkRetries: atEnd.sdkRetries - (atWarmup?.sdkRetries ?? 0),

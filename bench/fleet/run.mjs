@@ -1,10 +1,11 @@
 // Fleet simulation: N hosts, each a real agent pipeline (Runtime + synthetic collectors + the s3 sink + the
 // wall-clock scheduler), spread over a few worker processes, against the local S3 server with conditional writes
 // and 20-50 ms added latency per request. This process runs the S3 server and polls list.json continuously.
-// Usage: node bench/fleet/run.mjs [--fleet HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S]]... [--together]
-//          [--workers 2] [--warmup 20] [--ramp 10] [--json FILE]      (after `npm run build`)
-//   --fleet 100:1:30:90  100 hosts at 1 s, listRefreshSeconds 30, measured for 90 s (the warm-up included).
-//   --together           run every --fleet at once, each under its own prefix (its own list.json), each on its
+// Usage: node bench/fleet/run.mjs [--fleet HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S[:RAMP_S[:WARMUP_S]]]]...
+//          [--together] [--workers 2] [--json FILE]      (after `npm run build`)
+//   --fleet 100:1:30:90  100 hosts at 1 s, listRefreshSeconds 30, run for 90 s; the hosts start one after the
+//                        other over RAMP_S (default 10), and the first WARMUP_S (default RAMP_S + 10) are not counted.
+//   --together           run the --fleet's at once, each under its own prefix (its own list.json), each on its
 //                        own phase (a 60 s fleet with PHASE_S 20 fires at :20); otherwise one after the other.
 // Without --fleet: the matrix in BENCHMARKS.md.
 import { fork } from "node:child_process";
@@ -24,20 +25,28 @@ const { values } = parseArgs({
     fleet: { type: "string", multiple: true },
     together: { type: "boolean", default: false },
     workers: { type: "string", default: "2" },
-    warmup: { type: "string", default: "20" },
-    ramp: { type: "string", default: "10" },
     latency: { type: "string", default: "20,50" },
     "poll-ms": { type: "string", default: "100" },
     json: { type: "string" },
   },
 });
-const DEFAULT_MATRIX = ["10:1:0:60", "100:1:0:60", "100:1:30:90"];
+// Groups run one after the other; the fleets of a group run at once. 1000 hosts at 1 s do not fit two cores in
+// real time (ticks are skipped and counted); 1000 hosts at 5 s with listRefreshSeconds 30 or 120 put the same load
+// on list.json as 1000 hosts at 1 s with those settings (a host refreshes at its first tick after the period).
+const DEFAULT_MATRIX = [
+  ["10:1:0:80"],
+  ["100:1:0:80"],
+  ["10:1:30:110"],
+  ["100:1:30:110"],
+  ["1000:1:240:90:0:30:40"],
+  ["1000:5:30:130:0:30:40"],
+  ["1000:5:120:300:0:120:130"],
+  ["10:60:0:330:0:10:20", "100:60:0:330:20:10:20", "1000:60:0:330:40:30:40"],
+];
 const BUCKET = "fleet-bench";
 const AGENTS = fileURLToPath(new URL("./agents.mjs", import.meta.url));
 const LATENCY = values.latency.split(",").map(Number);
 const WORKERS = Number(values.workers);
-const WARMUP_S = Number(values.warmup);
-const RAMP_MS = Number(values.ramp) * 1000;
 const POLL_MS = Number(values["poll-ms"]);
 // AWS S3 Standard, us-east-1, per-request prices as published on https://aws.amazon.com/s3/pricing/ (taken as of 2026).
 const PRICE = { putPer1000: 0.005, getPer1000: 0.0004, asOf: "2026", region: "us-east-1" };
@@ -46,26 +55,18 @@ const MONTH_S = 730 * 3600; // AWS bills a month as 730 hours
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "fleet-bench", AWS_EC2_METADATA_DISABLED: "true" });
 
 function parseFleet(spec, index) {
-  const [hosts, interval, refresh, seconds, phase = 0] = spec.split(":").map(Number);
-  if (![hosts, interval, refresh, seconds, phase].every(Number.isFinite)) throw new Error(`--fleet ${spec}: expected HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S]`);
-  return { name: `n${hosts}-i${interval}s-r${refresh}s`, prefix: `f${index}-n${hosts}-i${interval}-r${refresh}`, hosts, intervalS: interval, refreshS: refresh, seconds, phaseS: phase };
+  const [hosts, interval, refresh, seconds, phase = 0, ramp = 10, warmup = ramp + 10] = spec.split(":").map(Number);
+  if (![hosts, interval, refresh, seconds, phase, ramp, warmup].every(Number.isFinite) || warmup >= seconds) {
+    throw new Error(`--fleet ${spec}: expected HOSTS:INTERVAL_S:REFRESH_S:SECONDS[:PHASE_S[:RAMP_S[:WARMUP_S]]], warm-up shorter than the run`);
+  }
+  return { name: `n${hosts}-i${interval}s-r${refresh}s`, prefix: `f${index}-n${hosts}-i${interval}-r${refresh}`, hosts, intervalS: interval, refreshS: refresh, seconds, phaseS: phase, rampS: ramp, warmupS: warmup };
 }
 
 // ---- CPU of the machine and of our processes, from /proc
-const CLOCK_TICK_MS = 10;
 function machineCpu() {
   const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   const idle = fields[3] + fields[4];
   return { busy: fields.reduce((a, b) => a + b, 0) - idle, total: fields.reduce((a, b) => a + b, 0) };
-}
-function processCpuMs(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
-  } catch {
-    return 0;
-  }
 }
 
 // ---- list.json watcher: which live hosts each poll shows, and for how long any live host was missing
@@ -129,8 +130,8 @@ function startWorkers(server, fleet, stateRoot) {
       intervalMs: fleet.intervalS * 1000,
       listRefreshSeconds: fleet.refreshS,
       phaseMs: -fleet.phaseS * 1000,
-      rampMs: RAMP_MS,
-      warmupSeconds: WARMUP_S,
+      rampMs: fleet.rampS * 1000,
+      warmupSeconds: fleet.warmupS,
       seconds: fleet.seconds,
       stateRoot: join(stateRoot, `${fleet.prefix}-w${index}`),
     });
@@ -150,7 +151,7 @@ const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(s
 const max = (list) => list.reduce((a, b) => Math.max(a, b), 0);
 
 function combine(reports) {
-  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], sdkRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
+  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], cpuMs: 0, sdkRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
   const add = (into, from) => Object.entries(from ?? {}).forEach(([key, value]) => (into[key] = (into[key] ?? 0) + value));
   for (const report of reports) {
     add(total.ticks, report.ticks);
@@ -158,7 +159,7 @@ function combine(reports) {
     add(total.writeErrors, report.writeErrors);
     total.live.push(...report.writeMs.live);
     total.replay.push(...report.writeMs.replay);
-    for (const key of ["sdkRetries", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
+    for (const key of ["cpuMs", "sdkRetries", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
   }
   total.live.sort((a, b) => a - b);
   total.replay.sort((a, b) => a - b);
@@ -167,7 +168,7 @@ function combine(reports) {
 
 /** Figures of one fleet over its measured window (after the warm-up). */
 function summarize(fleet, total, watch, cpu) {
-  const measuredS = fleet.seconds - WARMUP_S;
+  const measuredS = fleet.seconds - fleet.warmupS;
   const hostMinutes = (fleet.hosts * measuredS) / 60;
   const samples = total.ticks.ran;
   const count = (pattern) => Object.entries(total.requests).filter(([label]) => pattern.test(label)).reduce((sum, [, n]) => sum + n, 0);
@@ -222,59 +223,58 @@ function summarize(fleet, total, watch, cpu) {
     },
     costPerHostMonthUSD: (putsPerMonth * PRICE.putPer1000 + getsPerMonth * PRICE.getPer1000) / 1000,
     requestsByKind: total.requests,
-    cpu,
+    cpu: { ...cpu, workerCores: total.cpuMs / 1000 / measuredS },
   };
 }
 
 async function runFleets(server, fleets) {
   const stateRoot = await mkdtemp(join(tmpdir(), "rm-fleet-"));
-  const machineBefore = machineCpu();
   const load = loadavg()[0];
   const runs = fleets.map((fleet) => startWorkers(server, fleet, stateRoot));
-  const pids = runs.flatMap((run) => run.workers.map((worker) => worker.child.pid));
-  const ourCpu = () => processCpuMs(process.pid) + pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
-  let cpuAtWarmup;
-  let machineAtWarmup;
-  const warm = sleep(WARMUP_S * 1000).then(() => ((cpuAtWarmup = ourCpu()), (machineAtWarmup = machineCpu())));
-  let cpuAtEnd;
-  let machineAtEnd;
+  // This process (the S3 server and the list.json poller) and the machine, over the first fleet's measured window.
+  let atWarmup;
+  const snapshot = () => ({ cpu: process.cpuUsage(), machine: machineCpu() });
+  const warm = sleep(fleets[0].warmupS * 1000).then(() => (atWarmup = snapshot()));
+  let atEnd;
   const results = [];
   for (const run of runs) {
     const reports = await Promise.all(run.workers.map((worker) => worker.done));
-    cpuAtEnd ??= ourCpu();
-    machineAtEnd ??= machineCpu();
+    atEnd ??= snapshot();
     const watch = await run.watcher.stop();
     results.push({ run, total: combine(reports), watch });
   }
   await warm;
-  const measuredS = Math.max(...fleets.map((fleet) => fleet.seconds)) - WARMUP_S;
+  const measuredS = fleets[0].seconds - fleets[0].warmupS;
   const cpu = {
-    benchCoresUsed: (cpuAtEnd - cpuAtWarmup) / 1000 / measuredS,
-    machineBusyPercent: (100 * (machineAtEnd.busy - machineAtWarmup.busy)) / (machineAtEnd.total - machineAtWarmup.total),
+    serverAndPollerCores: (atEnd.cpu.user + atEnd.cpu.system - atWarmup.cpu.user - atWarmup.cpu.system) / 1e6 / measuredS,
+    machineBusyPercent: (100 * (atEnd.machine.busy - atWarmup.machine.busy)) / (atEnd.machine.total - atWarmup.machine.total),
     loadBefore: load,
     cores: cpus().length,
   };
-  void machineBefore;
   return results.map(({ run, total, watch }) => summarize(run.fleet, total, watch, cpu));
 }
 
-const fleets = (values.fleet ?? DEFAULT_MATRIX).map(parseFleet);
+const groups = values.fleet ? (values.together ? [values.fleet] : values.fleet.map((spec) => [spec])) : DEFAULT_MATRIX;
+let fleetCount = 0;
+const plan = groups.map((group) => group.map((spec) => parseFleet(spec, fleetCount++)));
 const server = await startS3Server({ buckets: [BUCKET], conditional: true, latencyMs: LATENCY, recordRequests: false });
 const results = [];
 try {
-  if (values.together) results.push(...(await runFleets(server, fleets)));
-  else for (const fleet of fleets) results.push(...(await runFleets(server, [fleet])));
+  for (const fleets of plan) {
+    process.stderr.write(`${new Date().toISOString()} running ${fleets.map((fleet) => fleet.name).join(" + ")} for ${fleets[0].seconds} s…\n`);
+    results.push(...(await runFleets(server, fleets)));
+  }
 } finally {
   await server.close();
 }
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const ms = (value) => (Number.isFinite(value) ? `${Math.round(value)}` : "–");
-console.log(`${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version} · latency ${LATENCY.join("-")} ms/request, conditional writes on · warm-up ${WARMUP_S} s excluded`);
-console.log("| hosts | interval | listRefreshSeconds | samples (expected) | skipped ticks | ticks spooled | PUT history/latest/list per tick | GET list/other per tick | list.json writes per host·min | conflicts/min | list give-ups/min | upload p50/p99 ms | worst missing from list.json | first listed after (max) | never listed | \\$/host·month | bench CPU (cores) | machine busy |");
+console.log(`${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version} · latency ${LATENCY.join("-")} ms/request, conditional writes on · warm-up excluded`);
+console.log("| hosts | interval | listRefreshSeconds | samples (expected) | skipped ticks | ticks spooled | PUT history/latest/list per tick | GET list/other per tick | list.json writes per host·min | conflicts/min | list give-ups/min | upload p50/p99 ms | worst missing from list.json | first listed after (max) | never listed | \\$/host·month | CPU cores: agents / S3 server | machine busy |");
 console.log("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of results) {
   const t = r.perHostPerTick;
-  console.log(`| ${r.hosts} | ${r.intervalS} s | ${r.listRefreshSeconds} | ${r.samples} (${r.expectedSamples}) | ${r.skippedTicks} | ${r.spooledTicks} | ${fixed(t.putHistory)} / ${fixed(t.putLatest)} / ${fixed(t.putList)} | ${fixed(t.getList)} / ${fixed(t.getOther)} | ${fixed(r.listWritesPerHostMinute)} | ${fixed(r.conflictsPerMinute, 0)} | ${fixed(r.listGiveUpsPerMinute, 1)} | ${ms(r.uploadMs.p50)} / ${ms(r.uploadMs.p99)} | ${ms(r.list.worstMissingMs)} ms (${r.list.dropouts}) | ${ms(r.list.firstListedAfterMs.max)} ms | ${r.list.neverListed} | ${fixed(r.costPerHostMonthUSD, 3)} | ${fixed(r.cpu.benchCoresUsed)} | ${fixed(r.cpu.machineBusyPercent, 0)} % |`);
+  console.log(`| ${r.hosts} | ${r.intervalS} s | ${r.listRefreshSeconds} | ${r.samples} (${r.expectedSamples}) | ${r.skippedTicks} | ${r.spooledTicks} | ${fixed(t.putHistory)} / ${fixed(t.putLatest)} / ${fixed(t.putList)} | ${fixed(t.getList)} / ${fixed(t.getOther)} | ${fixed(r.listWritesPerHostMinute)} | ${fixed(r.conflictsPerMinute, 0)} | ${fixed(r.listGiveUpsPerMinute, 1)} | ${ms(r.uploadMs.p50)} / ${ms(r.uploadMs.p99)} | ${ms(r.list.worstMissingMs)} ms (${r.list.dropouts}) | ${ms(r.list.firstListedAfterMs.max)} ms | ${r.list.neverListed} | ${fixed(r.costPerHostMonthUSD, 3)} | ${fixed(r.cpu.workerCores)} / ${fixed(r.cpu.serverAndPollerCores)} | ${fixed(r.cpu.machineBusyPercent, 0)} % |`);
 }
-if (values.json) await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), latencyMs: LATENCY, price: PRICE, monthSeconds: MONTH_S, warmupS: WARMUP_S, rampS: RAMP_MS / 1000, workers: WORKERS, results }, null, 2)}\n`);
+if (values.json) await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), latencyMs: LATENCY, price: PRICE, monthSeconds: MONTH_S, workers: WORKERS, results }, null, 2)}\n`);
