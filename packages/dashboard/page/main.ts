@@ -71,6 +71,11 @@ function fleetView(mine: number): void {
   timers.push(window.setInterval(() => tickAges(view, (Date.now() - fetchedAt) / 1000), 1000));
 }
 
+/** About one sample per device pixel across the window: more would not show, and each costs a store read. */
+function pointsWanted(): number {
+  return Math.min(3600, Math.max(300, Math.round(window.innerWidth * window.devicePixelRatio)));
+}
+
 function hostView(host: string, range: RangeName, mine: number): void {
   document.title = `${host} · resourcemonitor`;
   let refresh = 60;
@@ -83,7 +88,7 @@ function hostView(host: string, range: RangeName, mine: number): void {
           if (error instanceof ApiError && error.code === "not-found") return undefined;
           throw error;
         }),
-        getJson<HistoryResponse>(`/api/hosts/${encoded}/history?range=${range}`),
+        getJson<HistoryResponse>(`/api/hosts/${encoded}/history?range=${range}&points=${pointsWanted()}`),
       ]);
       if (mine !== generation) return;
       // A day's chart changes little per sample: refresh it less often than the agents write.

@@ -13,31 +13,78 @@ export function createHistoryCache(maxBytes: number): HistoryCache {
   return new LRUCache({ maxSize: maxBytes, sizeCalculation: (value) => JSON.stringify(value).length });
 }
 
-export interface HistoryOptions extends StoreView {
-  intervalSeconds: number;
-  staleAfterSeconds: number;
-  cache: HistoryCache;
-  /** More samples than this in the range are thinned to one per step. */
-  maxPoints: number;
-}
-
 interface Entry {
   key: string;
   time: number;
 }
 
-/** The history keys of `host` from `from` to `to`, in time order: one listing that starts at the range's first key. */
-async function listRange({ store, prefix }: StoreView, host: string, from: Date, to: Date): Promise<Entry[]> {
-  const folder = historyPrefix(host, prefix);
-  const entries: Entry[] = [];
-  // `<folder><YYYYMMDD_HHMMSS>` sorts just before that second's `.json` and `_n.json` keys.
-  for await (const key of store.list(folder, { startAfter: `${folder}${keyTimestamp(from)}` })) {
+/** A host's history keys from `from` to `coveredTo` (ms), listed in full at `listedAt` and extended since. */
+interface KeyIndex {
+  entries: Entry[];
+  from: number;
+  coveredTo: number;
+  listedAt: number;
+}
+
+/** Per host, the keys already listed: a refresh lists only what came after them. */
+export type KeyIndexCache = LRUCache<string, KeyIndex>;
+
+/** Roughly what one listed key costs in memory (key text, time, array slot). */
+const ENTRY_BYTES = 120;
+
+export function createKeyIndexCache(maxBytes: number): KeyIndexCache {
+  return new LRUCache({ maxSize: maxBytes, sizeCalculation: (index) => Math.max(1, index.entries.length * ENTRY_BYTES) });
+}
+
+/**
+ * A range is listed in full this often at most; in between only newer keys are listed. A full listing
+ * picks up keys written late into the past (an agent's spool replaying after an outage).
+ */
+const RELIST_MS = 60_000;
+
+export interface HistoryOptions extends StoreView {
+  intervalSeconds: number;
+  staleAfterSeconds: number;
+  cache: HistoryCache;
+  keyIndex: KeyIndexCache;
+  /** More samples than this in the range are thinned to one per step. */
+  maxPoints: number;
+}
+
+/** Appends the keys of `folder` after `startAfter` from `from` to `to` (ms), in time order. */
+async function listInto(entries: Entry[], { store }: StoreView, folder: string, startAfter: string, from: number, to: number): Promise<void> {
+  for await (const key of store.list(folder, { startAfter })) {
     const time = historyKeyTime(key)?.getTime();
-    if (time === undefined || time < from.getTime() - 999) continue;
-    if (time > to.getTime()) break;
+    if (time === undefined || time < from) continue;
+    if (time > to) break;
     entries.push({ key, time });
   }
-  return entries;
+}
+
+/**
+ * The history keys of `host` from `from` to `to`, in time order. The first request lists from the range's
+ * first key (`StartAfter`); later ones list only the keys after the newest already known.
+ */
+async function listRange(options: HistoryOptions, host: string, from: Date, to: Date): Promise<Entry[]> {
+  const folder = historyPrefix(host, options.prefix);
+  // A key names its second: the key of the second `from` falls in counts.
+  const start = Math.floor(from.getTime() / 1000) * 1000;
+  const end = to.getTime();
+  const now = Date.now();
+  let index = options.keyIndex.get(host);
+  if (!index || index.from > start || now - index.listedAt > RELIST_MS) {
+    // `<folder><YYYYMMDD_HHMMSS>` sorts just before that second's `.json` and `_n.json` keys.
+    index = { entries: [], from: start, coveredTo: end, listedAt: now };
+    await listInto(index.entries, options, folder, `${folder}${keyTimestamp(from)}`, start, end);
+  } else if (end > index.coveredTo) {
+    // A new index, not an edit of the cached one: two requests extending it at once cannot interleave.
+    const last = index.entries.at(-1);
+    const added: Entry[] = [];
+    await listInto(added, options, folder, last ? last.key : `${folder}${keyTimestamp(new Date(index.from))}`, index.from, end);
+    index = { ...index, entries: index.entries.concat(added), coveredTo: end };
+  }
+  options.keyIndex.set(host, index);
+  return index.entries.filter(({ time }) => time >= start && time <= end);
 }
 
 /** One entry per `stepSeconds` bucket (aligned to the epoch, so a moving range keeps picking the same, cached, keys). */
@@ -124,10 +171,13 @@ function gpuSeries(points: DocumentSummary[]): GpuSeries[] {
   });
 }
 
-/** The host's samples from `from` to `to` as columns for charts: listed once, read in parallel, summaries cached. */
-export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date): Promise<HistoryResponse> {
+/**
+ * The host's samples from `from` to `to` as columns for charts, at most `wanted` of them (one per
+ * step when there are more): listed once, read in parallel, summaries cached.
+ */
+export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<HistoryResponse> {
   const listed = await listRange(options, host, from, to);
-  const { kept, stepSeconds } = thin(listed, from, to, options.maxPoints);
+  const { kept, stepSeconds } = thin(listed, from, to, Math.min(wanted, options.maxPoints));
   const summaries = await mapLimit(kept, options.concurrency, (entry) => readSummary(options, entry.key));
   const time: number[] = [];
   const points: DocumentSummary[] = [];

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { hostnameProblem, latestKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
 import { RANGES, type ErrorResponse, type FleetResponse } from "./api-types.js";
 import { readFleet, type FleetOptions } from "./fleet.js";
-import { createHistoryCache, readHistory, type HistoryOptions } from "./history.js";
+import { createHistoryCache, createKeyIndexCache, readHistory, type HistoryOptions } from "./history.js";
 import { defaultPublicDir, loadStaticFiles, type StaticFile } from "./static-files.js";
 import { describeStoreError, StoreHealth, type DashboardLogger } from "./store-errors.js";
 
@@ -22,9 +22,9 @@ export interface DashboardOptions {
   staleAfterSeconds?: number;
   /** Store reads in flight at most per request (default 32). */
   concurrency?: number;
-  /** Bytes of history summaries kept in memory (default 64 MiB). */
+  /** Bytes of history summaries kept in memory (default 64 MiB; a quarter more for listed keys). */
   cacheBytes?: number;
-  /** Samples per history answer at most; a longer range is thinned to one per step (default 3600). */
+  /** Samples per history answer at most, whatever `points` asks; a longer range is thinned to one per step (default 3600). */
   maxPoints?: number;
   logger?: DashboardLogger;
   /** The built page (default: this package's dist/public). */
@@ -92,6 +92,15 @@ function rangeOf(query: URLSearchParams, now: number): { from: Date; to: Date } 
   return { from, to };
 }
 
+/** `points=N`: the most samples the caller wants (a chart needs about one per pixel); default: the server's maximum. */
+function pointsOf(query: URLSearchParams): number | undefined {
+  const text = query.get("points");
+  if (text === null) return undefined;
+  const points = Number(text);
+  if (!/^\d+$/.test(text) || points < 2) throw badRequest(`points=${JSON.stringify(text)} is not a whole number of at least 2`);
+  return points;
+}
+
 function hostOf(encoded: string): string {
   let host: string;
   try {
@@ -117,7 +126,13 @@ class DashboardHandler {
     const intervalSeconds = options.intervalSeconds ?? 60;
     const view = { store: options.store, prefix: normalizePrefix(options.prefix), concurrency: options.concurrency ?? 32 };
     this.fleetOptions = { ...view, intervalSeconds, staleAfterSeconds: options.staleAfterSeconds ?? Math.max(3 * intervalSeconds, 30) };
-    this.historyOptions = { ...this.fleetOptions, cache: createHistoryCache(options.cacheBytes ?? 64 * 1024 * 1024), maxPoints: options.maxPoints ?? 3600 };
+    const cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+    this.historyOptions = {
+      ...this.fleetOptions,
+      cache: createHistoryCache(cacheBytes),
+      keyIndex: createKeyIndexCache(Math.ceil(cacheBytes / 4)),
+      maxPoints: options.maxPoints ?? 3600,
+    };
     this.health = new StoreHealth(logger);
     const publicDir = options.publicDir ?? defaultPublicDir();
     this.files = loadStaticFiles(publicDir);
@@ -179,7 +194,7 @@ class DashboardHandler {
   private async history(host: string, query: URLSearchParams, response: ServerResponse, head: boolean): Promise<void> {
     const now = Date.now();
     const { from, to } = rangeOf(query, now);
-    const history = await readHistory(this.historyOptions, host, from, to);
+    const history = await readHistory(this.historyOptions, host, from, to, pointsOf(query));
     this.health.succeeded(this.options.store.description);
     sendJson(response, 200, history, to.getTime() < now - CLOSED_AFTER_MS ? IMMUTABLE : SHORT_CACHE, head);
   }

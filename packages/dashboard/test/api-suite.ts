@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { ObjectStore } from "@resourcemonitor/layout";
+import { isoSecond, writeSample, type ObjectStore } from "@resourcemonitor/layout";
 import { startDashboard, type Dashboard, type FleetResponse, type HistoryResponse, type HostSummary } from "../src/index.js";
 import { seedFleet, type Doc, type Seeded } from "./seed.js";
 
@@ -38,10 +38,12 @@ export function apiSuite(name: string, open: () => Promise<{ store: ObjectStore;
   let dashboard: Dashboard;
   let legacy: Dashboard;
   let close: (() => Promise<void>) | undefined;
+  let raw: ObjectStore;
 
   before(async () => {
     const opened = await open();
     close = opened.close;
+    raw = opened.store;
     seeded = await seedFleet(opened.store);
     store = counting(opened.store);
     dashboard = await startDashboard({ store, port: 0, intervalSeconds: 10 });
@@ -188,5 +190,27 @@ export function apiSuite(name: string, open: () => Promise<{ store: ObjectStore;
     );
     assert.equal(rebound, 403);
     assert.match(new URL(dashboard.url).hostname, /^127\.0\.0\.1$/);
+  });
+
+  test(`${name}: points=N thins a range to one sample per step, aligned to the clock`, async () => {
+    const { body } = await getJson<HistoryResponse>(dashboard, "/api/hosts/alpha/history?range=15m&points=10");
+    assert.equal(body.listed, 60);
+    assert.equal(body.stepSeconds, 90);
+    assert.ok(body.time.length >= 6 && body.time.length <= 11, `${body.time.length} points`);
+    const buckets = body.time.map((time) => Math.floor(time / 90));
+    assert.deepEqual(buckets, [...new Set(buckets)], "one sample per 90 s bucket");
+    assert.equal((await getJson(dashboard, "/api/hosts/alpha/history?range=15m&points=1")).status, 400);
+  });
+
+  test(`${name}: a refresh lists only the keys after the newest one it knows, and shows a new sample`, async () => {
+    const first = await getJson<HistoryResponse>(dashboard, "/api/hosts/nosensor/history?range=1h");
+    assert.equal(first.body.time.length, 10);
+    const document = { ...seeded.hosts.nosensor.latest, timestamp: isoSecond(new Date()) };
+    await writeSample(raw, document, JSON.stringify(document));
+    const [lists, gets] = [store.lists, store.gets];
+    const second = await getJson<HistoryResponse>(dashboard, "/api/hosts/nosensor/history?range=1h");
+    assert.equal(second.body.time.length, 11);
+    assert.equal(second.body.time.at(-1), Date.parse(document.timestamp) / 1000);
+    assert.deepEqual([store.lists - lists, store.gets - gets], [1, 1], "one listing after the known keys, one read of the new sample");
   });
 }

@@ -1,0 +1,164 @@
+// Dashboard speed against the local S3 server: time to first render of the fleet table for 1000 hosts, and of
+// one host's 1 h history at 1 s (3600 samples), cold (fresh dashboard process) and warm, with the store
+// requests each takes. The dashboard is the real `resourcemonitor dashboard` process; the page is rendered
+// by Debian's headless Chromium (playwright-core). Needs `npm run build` and /usr/bin/chromium.
+// Usage: node bench/dashboard.mjs [--hosts 1000] [--runs 3] [--json FILE]
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { clearInterval, setInterval } from "node:timers";
+import { parseArgs, promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startS3Server } from "../packages/s3-test-server/dist/src/index.js";
+import { createS3Client, createS3Store, resolveOptions } from "../packages/sink-s3/dist/src/index.js";
+import { historyKey, isoSecond, latestKey, listKey } from "../packages/layout/dist/src/index.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const BIN = join(root, "packages/agent/bin/resourcemonitor.js");
+const { values } = parseArgs({ options: { hosts: { type: "string", default: "1000" }, runs: { type: "string", default: "3" }, json: { type: "string" } } });
+const HOSTS = Number(values.hosts);
+const RUNS = Number(values.runs);
+const BUCKET = "bench-fleet";
+const HISTORY_HOST = "host-0000";
+/** History runs this far past the seed time, so every "last hour" window during the run holds 3600 samples. */
+const FUTURE_S = 600;
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+
+async function agentDocument() {
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, "once", "--hostname", "seed", "--log-level", "warn"], {
+    env: { ...process.env, RESOURCEMONITOR_ENV_FILE: "/nonexistent" },
+  });
+  return JSON.parse(stdout);
+}
+
+async function parallel(items, limit, work) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await work(items[next++]);
+  }));
+}
+
+async function seed(store, base) {
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const hosts = Array.from({ length: HOSTS }, (_, index) => `host-${String(index).padStart(4, "0")}`);
+  const doc = (host, time, step) => JSON.stringify({ ...base, hostname: host, timestamp: isoSecond(new Date(time)), cpu: { ...base.cpu, usage_percent: (step * 7) % 100 } });
+  await parallel(hosts, 32, (host) => store.put(latestKey(host), doc(host, now, hosts.indexOf(host)), { contentType: "application/json" }));
+  await store.put(listKey(), JSON.stringify(Object.fromEntries(hosts.map((host) => [host, isoSecond(new Date(now))]))), { contentType: "application/json" });
+  const times = Array.from({ length: 3600 + FUTURE_S }, (_, index) => now - 3600_000 + index * 1000);
+  await parallel(times, 32, (time) => store.put(historyKey(HISTORY_HOST, new Date(time)), doc(HISTORY_HOST, time, time / 1000), { contentType: "application/json" }));
+}
+
+function startDashboard(env) {
+  const child = spawn(process.execPath, [BIN, "dashboard", "--bucket", BUCKET, "--port", "0", "--interval", "60"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(stderr)?.[1];
+      if (url) resolve({ url, stop: () => new Promise((done) => (child.on("close", done), child.kill("SIGTERM"))) });
+      if (url || child.exitCode !== null) clearInterval(timer);
+      if (child.exitCode !== null && !url) reject(new Error(stderr));
+    }, 20);
+  });
+}
+
+/** Milliseconds from navigation until `ready` holds in the page, and the store requests made meanwhile. */
+async function timed(server, page, navigate, [ready, argument]) {
+  server.resetCounts();
+  const start = performance.now();
+  await navigate();
+  await page.waitForFunction(ready, argument, { polling: "raf", timeout: 60_000 });
+  const ms = performance.now() - start;
+  // Where the time went, from the page's own timings: the API answers' ends, relative to navigation start.
+  const apiEnds = await page.evaluate(() =>
+    Object.fromEntries(globalThis.performance.getEntriesByType("resource").filter((entry) => entry.name.includes("/api/")).map((entry) => [new URL(entry.name).pathname.split("/").pop(), Math.round(entry.responseEnd)])),
+  );
+  return { ms, requests: server.counts().byMethod, apiEnds };
+}
+
+async function apiMs(url) {
+  const start = performance.now();
+  const response = await globalThis.fetch(url);
+  const body = await response.json();
+  return { ms: performance.now() - start, points: body.time?.length ?? body.hosts?.length };
+}
+
+const server = await startS3Server({ buckets: [BUCKET], recordRequests: false });
+const env = {
+  ...process.env,
+  RESOURCEMONITOR_ENV_FILE: "/nonexistent",
+  AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "bench-secret",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_ENDPOINT_URL_S3: server.endpoint,
+  S3_FORCE_PATH_STYLE: "true",
+};
+Object.assign(process.env, env); // the SDK's credential chain reads the process environment
+const store = createS3Store(createS3Client(resolveOptions({ bucket: BUCKET }, env)), { bucket: BUCKET });
+const seedStart = performance.now();
+await seed(store, await agentDocument());
+console.error(`seeded ${HOSTS} hosts and ${3600 + FUTURE_S} history objects in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+
+const profile = await mkdtemp(join(tmpdir(), "rm-bench-chromium-"));
+const context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: FLAGS });
+const page = await context.newPage();
+await page.setViewportSize({ width: 1280, height: 800 });
+const runs = [];
+try {
+  for (let run = 0; run < RUNS; run += 1) {
+    const dashboard = await startDashboard(env);
+    const hostUrl = `${dashboard.url}#/host/${HISTORY_HOST}?range=1h`;
+    // Page-side conditions (run in Chromium; the page's CSP forbids string evaluation).
+    const historyReady = [() => Number(globalThis.document.querySelector(".summary")?.getAttribute("data-points") ?? 0) >= 3600 && globalThis.document.querySelector('[data-chart="cpu"] canvas') !== null];
+    const fleetReady = [(count) => globalThis.document.querySelectorAll("tbody tr").length === count, HOSTS];
+    await page.goto("about:blank");
+    const fleetCold = await timed(server, page, () => page.goto(dashboard.url), fleetReady);
+    const fleetAgain = await timed(server, page, () => page.reload(), fleetReady);
+    await page.goto("about:blank");
+    const historyCold = await timed(server, page, () => page.goto(hostUrl), historyReady);
+    await page.goto("about:blank");
+    const historyWarm = await timed(server, page, () => page.goto(hostUrl), historyReady);
+    const api = `${dashboard.url}api/hosts/${HISTORY_HOST}/history?range=1h`;
+    const apiWarm = [];
+    for (let index = 0; index < 5; index += 1) apiWarm.push((await apiMs(api)).ms);
+    const apiFleet = [];
+    for (let index = 0; index < 3; index += 1) apiFleet.push((await apiMs(`${dashboard.url}api/hosts`)).ms);
+    await dashboard.stop();
+    const cold = await startDashboard(env);
+    server.resetCounts();
+    const apiCold = await apiMs(`${cold.url}api/hosts/${HISTORY_HOST}/history?range=1h`);
+    const apiColdRequests = server.counts().byMethod;
+    await cold.stop();
+    runs.push({ fleetCold, fleetAgain, historyCold, historyWarm, apiWarmMs: median(apiWarm), apiFleetMs: median(apiFleet), apiCold: { ...apiCold, requests: apiColdRequests } });
+    console.error(`run ${run + 1}: ${JSON.stringify(runs.at(-1))}`);
+  }
+} finally {
+  await context.close();
+  await rm(profile, { recursive: true, force: true });
+  await server.close();
+}
+
+const pick = (name) => median(runs.map((entry) => entry[name].ms));
+const result = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version, chromium: (await promisify(execFile)("/usr/bin/chromium", ["--version"])).stdout.trim() },
+  hosts: HOSTS,
+  runs: RUNS,
+  medianMs: {
+    fleetFirstRenderCold: pick("fleetCold"),
+    fleetFirstRenderAgain: pick("fleetAgain"),
+    history1hFirstRenderCold: pick("historyCold"),
+    history1hFirstRenderWarm: pick("historyWarm"),
+    history1hApiCold: pick("apiCold"),
+    history1hApiWarm: median(runs.map((entry) => entry.apiWarmMs)),
+    fleetApi: median(runs.map((entry) => entry.apiFleetMs)),
+  },
+  requests: { fleet: runs[0].fleetCold.requests, historyCold: runs[0].historyCold.requests, historyWarm: runs[0].historyWarm.requests, historyApiCold: runs[0].apiCold.requests },
+  historyPoints: runs[0].apiCold.points,
+};
+console.log(JSON.stringify(result, null, 2));
+if (values.json) await writeFile(values.json, `${JSON.stringify({ result, runs }, null, 2)}\n`);
