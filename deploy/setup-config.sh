@@ -21,7 +21,8 @@ With no value option it asks for each value (current ones are the defaults). Wit
   --hostname NAME            HOSTNAME_OVERRIDE (default: the system hostname)
   --access-key-id ID         AWS_ACCESS_KEY_ID (leave out with an IAM role or ~/.aws)
   --secret-access-key KEY    AWS_SECRET_ACCESS_KEY
-  --endpoint URL             AWS_ENDPOINT_URL_S3, for an S3-compatible store (MinIO, Ceph, R2, ...)
+  --endpoint URL             AWS_ENDPOINT_URL_S3 (and S3_FORCE_PATH_STYLE=true), for an S3-compatible
+                             store (MinIO, Ceph, R2, ...)
   --config FILE              the file to write (default /etc/resourcemonitor/config)
   --non-interactive          ask nothing
   --test                     check the configuration: 'resourcemonitor once', then write, read back and
@@ -97,7 +98,7 @@ other_lines() {
     grep -vE "^[[:space:]]*(export[[:space:]]+)?($(printf '%s|' "${MANAGED[@]}")HOSTNAME)[[:space:]]*=" || true
 }
 
-readonly MANAGED=(S3_BUCKET_NAME AWS_DEFAULT_REGION UPLOAD_FREQUENCY_SECONDS HOSTNAME_OVERRIDE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_S3)
+readonly MANAGED=(S3_BUCKET_NAME AWS_DEFAULT_REGION UPLOAD_FREQUENCY_SECONDS HOSTNAME_OVERRIDE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_S3 S3_FORCE_PATH_STYLE)
 
 # ask VARIABLE "question" DEFAULT CHECK [secret]: asks until CHECK finds nothing wrong.
 ask() {
@@ -142,7 +143,8 @@ write_config() {
     [ -z "$HOST" ] || printf 'HOSTNAME_OVERRIDE=%s\n' "$HOST"
     [ -z "$KEY_ID" ] || printf 'AWS_ACCESS_KEY_ID=%s\n' "$KEY_ID"
     [ -z "$SECRET" ] || printf 'AWS_SECRET_ACCESS_KEY=%s\n' "$SECRET"
-    [ -z "$ENDPOINT" ] || printf 'AWS_ENDPOINT_URL_S3=%s\n' "$ENDPOINT"
+    # S3-compatible stores mostly address buckets by path (<endpoint>/<bucket>/<key>).
+    [ -z "$ENDPOINT" ] || printf 'AWS_ENDPOINT_URL_S3=%s\nS3_FORCE_PATH_STYLE=true\n' "$ENDPOINT"
     local others
     others=$(other_lines)
     [ -z "$others" ] || printf '\n# Kept from the previous file:\n%s\n' "$others"

@@ -4,7 +4,9 @@ import { spawn } from "node:child_process";
 import { access, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "@resourcemonitor/runtime";
+import { loadConfig, parseKeyValues } from "@resourcemonitor/runtime";
+import { startS3Server, type S3TestServer } from "@resourcemonitor/s3-test-server";
+import { createS3Client, createS3Store, resolveOptions } from "@resourcemonitor/sink-s3";
 import { tempDir, waitFor, type Finished } from "./cli-helpers.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -51,9 +53,25 @@ HOSTNAME=server01
 
 # Optional: AWS region
 AWS_DEFAULT_REGION=us-east-1
+
+# Optional: AWS credentials (not needed if using IAM roles)
+AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+AWS_SECRET_ACCESS_KEY=deploy-test-secret
 `;
 
-test("install.sh into a temporary root: production dependencies only, idempotent, the installed agent runs, --uninstall and --purge", async () => {
+const BUCKET = "my-monitoring-data";
+
+/** The original file pointed at the local S3 server, as an operator of an S3-compatible store would write it. */
+const originalConfigFor = (server: S3TestServer) => `${ORIGINAL_CONFIG}AWS_ENDPOINT_URL_S3=${server.endpoint}\nS3_FORCE_PATH_STYLE=true\n`;
+
+/** The test's own S3 client reads the bucket with the same (fake) credentials the agent uses. */
+function bucketStore(server: S3TestServer) {
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "deploy-test-secret", AWS_EC2_METADATA_DISABLED: "true" });
+  const options = resolveOptions({ bucket: BUCKET, endpoint: server.endpoint, forcePathStyle: true }, {});
+  return createS3Store(createS3Client(options), options);
+}
+
+test("install.sh into a temporary root: production dependencies only, idempotent, the installed agent writes to S3, --uninstall and --purge", { timeout: 180_000 }, async () => {
   const root = await tempDir("rm-install-");
   const install = (...args: string[]) => run("bash", [join(DEPLOY, "install.sh"), "--root", root, "--no-build", ...args]);
 
@@ -78,23 +96,31 @@ test("install.sh into a temporary root: production dependencies only, idempotent
   assert.match(second.stdout, /kept the existing .*etc\/resourcemonitor\/config/);
   assert.deepEqual(await snapshot(root), before, "a second install must change nothing");
 
+  // As the unit starts it: the file's variables in the environment (EnvironmentFile=), the file itself
+  // for the agent to read (LoadCredential=, RESOURCEMONITOR_ENV_FILE), the state under StateDirectory=.
+  const server = await startS3Server({ buckets: [BUCKET] });
   const work = await tempDir("rm-installed-run-");
   const config = join(work, "config");
-  await writeFile(config, ORIGINAL_CONFIG.replace("S3_BUCKET_NAME=my-monitoring-data\n", ""));
-  const agent = spawn(join(prefix, "bin", "resourcemonitor"), ["run", "--log-level", "warn"], {
-    cwd: work,
-    env: operatorEnv({ RESOURCEMONITOR_ENV_FILE: config }),
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  await writeFile(config, originalConfigFor(server), { mode: 0o600 });
+  const unitEnv = { ...parseKeyValues(originalConfigFor(server), config), RESOURCEMONITOR_ENV_FILE: config, RESOURCEMONITOR_STATE_DIR: join(work, "spool"), RESOURCEMONITOR_DATA_DIR: join(work, "store"), AWS_EC2_METADATA_DISABLED: "true" };
+  const agentBin = join(prefix, "bin", "resourcemonitor");
+  const agent = spawn(agentBin, ["run", "--log-level", "warn"], { cwd: work, env: operatorEnv(unitEnv), stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => agent.on("close", resolve));
   let agentLog = "";
   agent.stderr.on("data", (chunk: Buffer) => (agentLog += chunk.toString()));
   try {
-    const latest = await waitFor(async () => JSON.parse(await readFile(join(work, "resourcemonitor-data", "server01.json"), "utf8")) as { hostname: string }, 15_000, "server01.json from the installed agent");
-    assert.equal(latest.hostname, "server01");
+    const store = bucketStore(server);
+    const latest = await waitFor(async () => ((object) => object && (JSON.parse(object.body) as { hostname: string }))(await store.get("server01.json")), 20_000, "server01.json in the bucket from the installed agent");
+    assert.equal(latest.hostname, "server01", "HOSTNAME= inside the original file names the host");
+    assert.deepEqual(Object.keys(JSON.parse((await store.get("list.json"))?.body ?? "{}") as object), ["server01"]);
+    const status = await run(agentBin, ["status"], { env: unitEnv });
+    assert.equal(status.code, 0, `resourcemonitor status, the container's healthcheck: ${status.stdout}${status.stderr}`);
   } finally {
     agent.kill("SIGTERM");
   }
-  assert.equal(await new Promise((resolve) => agent.on("close", resolve)), 0, agentLog);
+  assert.equal(await exited, 0, agentLog);
+  assert.doesNotMatch(agentLog, /deploy-test-secret/);
+  await server.close();
 
   const uninstall = await install("--uninstall");
   assert.equal(uninstall.code, 0, uninstall.stderr);
@@ -173,6 +199,27 @@ test("setup-config.sh interactively: asks again after a bad answer, keeps curren
   const ended = await setupConfig(["--config", join(directory, "other")], "");
   assert.equal(ended.code, 1);
   assert.match(ended.stderr, /no answer for "S3 bucket name" \(end of input\)/);
+});
+
+test("setup-config.sh --test: one sample, then a probe object written to the bucket and read back; a missing bucket fails", async () => {
+  const server = await startS3Server({ buckets: [BUCKET] });
+  try {
+    const config = join(await tempDir("rm-setup-test-"), "config");
+    const flags = ["--config", config, "--hostname", "server01", "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--secret-access-key", "deploy-test-secret", "--endpoint", server.endpoint];
+    const checked = await setupConfig([...flags, "--bucket", BUCKET, "--test"]);
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+    assert.match(checked.stdout, /resourcemonitor(\.js)? once --env-file/);
+    assert.match(checked.stdout, new RegExp(`ok: wrote and read back s3://${BUCKET}/\\.resourcemonitor/setup-check-server01 at ${server.endpoint}`));
+    assert.equal(server.objectInfo(BUCKET, ".resourcemonitor/setup-check-server01")?.contentType, "application/json");
+    assert.match(await readFile(config, "utf8"), /^S3_FORCE_PATH_STYLE=true$/m);
+
+    const wrongBucket = await setupConfig([...flags, "--bucket", "no-such-bucket", "--test"]);
+    assert.equal(wrongBucket.code, 1);
+    assert.match(wrongBucket.stderr, /s3-probe: s3:\/\/no-such-bucket\/.*NoSuchBucket|s3-probe: s3:\/\/no-such-bucket\/.*(bucket|exist)/i);
+    assert.doesNotMatch(wrongBucket.stdout + wrongBucket.stderr, /deploy-test-secret/);
+  } finally {
+    await server.close();
+  }
 });
 
 test("shellcheck passes on every deploy script and .ci/run", async () => {
