@@ -229,6 +229,7 @@ Next steps:
      Check it:   sudo $PREFIX/bin/setup-config.sh --test
   2. Start:      sudo systemctl enable --now $SERVICE
   3. Watch:      journalctl -u $SERVICE -f
+                 sudo $SERVICE status --state-dir /var/lib/$SERVICE/spool
 EOF
 }
 
