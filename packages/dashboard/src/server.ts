@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hostnameProblem, latestKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
+import { hostnameProblem, latestKey, listKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
 import { RANGES, type ErrorResponse, type FleetResponse } from "./api-types.js";
 import { readFleet, type FleetOptions } from "./fleet.js";
 import { createHistoryCache, createKeyIndexCache, readHistory, type HistoryOptions } from "./history.js";
@@ -122,7 +122,10 @@ class DashboardHandler {
   /** One store scan serves every page that asks while it runs. */
   private fleetInFlight: Promise<FleetResponse> | undefined;
 
-  constructor(private readonly options: DashboardOptions, private readonly logger: DashboardLogger) {
+  constructor(
+    private readonly options: DashboardOptions,
+    private readonly logger: DashboardLogger,
+  ) {
     const intervalSeconds = options.intervalSeconds ?? 60;
     const view = { store: options.store, prefix: normalizePrefix(options.prefix), concurrency: options.concurrency ?? 32 };
     this.fleetOptions = { ...view, intervalSeconds, staleAfterSeconds: options.staleAfterSeconds ?? Math.max(3 * intervalSeconds, 30) };
@@ -137,6 +140,19 @@ class DashboardHandler {
     const publicDir = options.publicDir ?? defaultPublicDir();
     this.files = loadStaticFiles(publicDir);
     if (!this.files) logger.warn(`the page is not built (no ${publicDir}/index.html): run "npm run build -w @resourcemonitor/dashboard"; the API works without it`);
+  }
+
+  /**
+   * One read at start-up: a store that cannot be read is in the log before anyone opens the page, and
+   * the client's one-time set-up (credentials, endpoint, connections) is not paid by the first page.
+   */
+  async probe(): Promise<void> {
+    try {
+      const list = await this.options.store.get(listKey(this.fleetOptions.prefix));
+      this.logger.info(`store ${this.options.store.description} readable; ${list ? "list.json found" : "no list.json yet (no agent has written here)"}`);
+    } catch (error) {
+      this.health.failed(describeStoreError(error, this.options.store.description));
+    }
   }
 
   async handle(request: IncomingMessage, response: ServerResponse, loopbackOnly: boolean): Promise<void> {
@@ -215,6 +231,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.once("error", reject);
     server.listen(options.port ?? 8787, host, () => resolve());
   });
+  await handler.probe();
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}/`;
   return {

@@ -9,19 +9,19 @@ import { seedFleet, tempDir } from "./seed.js";
 
 const AGENT_BIN = fileURLToPath(new URL("../../agent/bin/resourcemonitor.js", import.meta.url));
 
-function cli(args: string[]) {
+function cli(args: string[], nodeFlags: string[] = []) {
   const { S3_BUCKET_NAME: _bucket, UPLOAD_FREQUENCY_SECONDS: _interval, ...env } = process.env;
-  const child = spawn(process.execPath, [AGENT_BIN, ...args], { env: { ...env, RESOURCEMONITOR_ENV_FILE: "/nonexistent/env" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeFlags, AGENT_BIN, ...args], { env: { ...env, RESOURCEMONITOR_ENV_FILE: "/nonexistent/env" }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
   return { child, exited, stderr: () => stderr };
 }
 
-test("resourcemonitor dashboard serves the page and the API for --data-dir on 127.0.0.1, and stops on SIGTERM", { timeout: 60_000 }, async () => {
+test("resourcemonitor dashboard (relaunched without the bin's --lite-mode) serves the page and the API for --data-dir on 127.0.0.1, and stops on SIGTERM", { timeout: 60_000 }, async () => {
   const dataDir = await tempDir();
   await Promise.all([seedFleet(createFileStore(dataDir)), buildPage()]);
-  const run = cli(["dashboard", "--data-dir", dataDir, "--port", "0", "--interval", "5"]);
+  const run = cli(["dashboard", "--data-dir", dataDir, "--port", "0", "--interval", "5"], ["--lite-mode"]);
   let url: string | undefined;
   for (let waited = 0; !url && waited < 20_000; waited += 50) {
     url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.stderr())?.[1];
@@ -34,8 +34,10 @@ test("resourcemonitor dashboard serves the page and the API for --data-dir on 12
   const page = await fetch(url);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<script type="module" src="\/assets\/app-\w+\.js">/);
+  assert.match(run.stderr(), /store .* readable; list\.json found/);
   run.child.kill("SIGTERM");
   assert.equal(await run.exited, 0, run.stderr());
+  await assert.rejects(fetch(url), "the relaunched server is gone too");
 });
 
 test("resourcemonitor dashboard refuses a bad port with exit 64, and a bad bucket name with exit 78", async () => {
