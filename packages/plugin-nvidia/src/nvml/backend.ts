@@ -5,6 +5,7 @@ import type { ClosedKind, ReaderOptions } from "./reader.js";
 import {
   allocateShared,
   CLOSED,
+  CLOSED_SUFFIX,
   COUNT,
   GENERATION,
   OFFSET,
@@ -48,31 +49,33 @@ function createWorker(workerData: WorkerData): Worker {
  */
 export class NvmlBackend implements GpuBackend {
   private worker: Worker | null = null;
-  private readonly shared: SharedViews;
-  private readonly buffers = allocateShared();
+  private buffers = allocateShared();
+  private shared: SharedViews = views(this.buffers);
   private devices: DeviceInfo[] = [];
   private generation = 0;
   private pending: Promise<Gpu[]> | null = null;
   private restartAt = 0;
   private stopping = false;
+  private lastFailure: string | null = null;
 
   constructor(
     private readonly options: ReaderOptions,
     private readonly logger: Logger,
     /** Hears why NVML is not open ("library", "driver", "reopening"), or null once it is. */
     private readonly onState: (kind: ClosedKind | null) => void = () => undefined,
-  ) {
-    this.shared = views(this.buffers);
-  }
+  ) {}
 
   start(): void {
     this.stopping = false;
-    Atomics.store(this.shared.control, REQUEST, 0);
-    Atomics.store(this.shared.control, RESPONSE, 0);
+    // Fresh memory for each worker: one that is still on its way out must not answer for the new one.
+    this.buffers = allocateShared();
+    this.shared = views(this.buffers);
+    this.generation = 0;
+    this.devices = [];
     const worker = createWorker({ buffers: this.buffers, options: this.options });
     worker.on("message", (message: WorkerMessage) => this.onMessage(message));
-    worker.on("error", (error) => this.onWorkerGone(`the NVML worker failed: ${error.message}`));
-    worker.on("exit", (code) => this.onWorkerGone(`the NVML worker exited with code ${code}`));
+    worker.on("error", (error) => this.onWorkerGone(worker, `the NVML worker failed: ${error.message}`));
+    worker.on("exit", (code) => this.onWorkerGone(worker, `the NVML worker exited with code ${code}`));
     // A worker stuck in a hung driver call must not keep the agent alive.
     worker.unref();
     this.worker = worker;
@@ -155,20 +158,49 @@ export class NvmlBackend implements GpuBackend {
   }
 
   private onMessage(message: WorkerMessage): void {
-    if (message.type === "log") this.logger[message.level](message.fields ?? {}, message.message);
-    else this.onState(message.closedKind as ClosedKind | null);
+    if (message.type === "log") return this.log(message);
+    const kind = message.closedKind as ClosedKind | null;
+    if (kind === null) this.lastFailure = null;
+    this.onState(kind);
+    if (kind === "library" || kind === "driver") this.release();
   }
 
-  private onWorkerGone(reason: string): void {
-    if (!this.worker) return;
+  /** Each worker says why NVML cannot be opened; the same reason from the next worker is only debug. */
+  private log({ level, message, fields = {} }: Extract<WorkerMessage, { type: "log" }>): void {
+    const failure = message.endsWith(CLOSED_SUFFIX);
+    if (failure && message === this.lastFailure) return this.logger.debug(fields, message);
+    if (failure) this.lastFailure = message;
+    this.logger[level](fields, message);
+  }
+
+  /**
+   * No library or no driver: the worker (a V8 isolate, about 10 MB) is let go until the next attempt is due,
+   * so a machine without GPUs does not pay for it.
+   */
+  private release(): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    this.restartAt = this.shared.numbers[RETRY_AT] ?? Date.now() + this.options.retryIntervalMs;
+    Atomics.store(this.shared.control, REQUEST, STOP);
+    Atomics.notify(this.shared.control, REQUEST);
+    this.answerEmpty();
+  }
+
+  /** A tick waiting on a worker that is gone gets [] instead of waiting forever. */
+  private answerEmpty(): void {
+    Atomics.store(this.shared.control, COUNT, 0);
+    Atomics.add(this.shared.control, RESPONSE, 1);
+    Atomics.notify(this.shared.control, RESPONSE);
+  }
+
+  private onWorkerGone(worker: Worker, reason: string): void {
+    if (this.worker !== worker) return;
     this.worker = null;
     if (this.stopping) return;
     this.restartAt = Date.now() + this.options.retryIntervalMs;
     this.logger.info({ retryInSeconds: Math.round(this.options.retryIntervalMs / 1000) }, `${reason}; gpu will be [] until it starts again`);
     this.onState("library");
-    // Anyone waiting on this worker's answer gets [] instead of waiting forever.
-    Atomics.store(this.shared.control, COUNT, 0);
-    Atomics.add(this.shared.control, RESPONSE, 1);
-    Atomics.notify(this.shared.control, RESPONSE);
+    this.answerEmpty();
   }
 }

@@ -1,5 +1,5 @@
 import { NvmlBinding, NvmlLoadError, RC } from "./binding.js";
-import { CLOSED, COUNT, OFFSET, OPEN, RETRY_AT, STATE, STRIDE, writeDevices, type DeviceInfo, type SharedViews } from "./shared.js";
+import { CLOSED, CLOSED_SUFFIX, COUNT, OFFSET, OPEN, RETRY_AT, STATE, STRIDE, writeDevices, type DeviceInfo, type SharedViews } from "./shared.js";
 
 export type LogLevel = "debug" | "info" | "warn";
 export type Log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
@@ -155,7 +155,7 @@ export class NvmlReader {
     this.closedKind = kind;
     this.openAt = now + waitMs;
     const fields = { library: this.options.libraryPath, retryInSeconds: Math.round(waitMs / 1000) };
-    if (reason !== this.lastReason) this.log(kind === "reopening" ? "warn" : "info", `${reason}; gpu will be [] until NVML opens`, fields);
+    if (reason !== this.lastReason) this.log(kind === "reopening" ? "warn" : "info", `${reason}${CLOSED_SUFFIX}`, fields);
     else this.log("debug", reason, fields);
     this.lastReason = reason;
     this.publish(0);

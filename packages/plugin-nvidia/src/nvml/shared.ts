@@ -26,6 +26,9 @@ export const OPEN = 1;
 /** NVML cannot be used now; the worker tries again at RETRY_AT, so asking earlier is pointless. */
 export const CLOSED = 2;
 
+/** Ends every log line that says why NVML is not open. */
+export const CLOSED_SUFFIX = "; gpu will be [] until NVML opens";
+
 /** Float64 slot 0: epoch ms of the worker's next attempt to open NVML (while CLOSED). */
 export const RETRY_AT = 0;
 
