@@ -1,9 +1,11 @@
 // Soak: `resourcemonitor run` (a real process, the default preset) at 1 s for 30 minutes with the S3 sink against
 // the local S3 server (conditional writes on, 20-50 ms added latency per request). Every 10 s it reads the
 // agent's /proc: RSS, open descriptors, CPU (utime+stime from stat, and every thread's schedstat), and the
-// agent's status file (ticks, skipped slots). Event-loop delay comes from bench/soak/loop-delay.mjs, loaded into
-// the agent with NODE_OPTIONS=--import (opt-in, the agent's code unchanged).
-// Usage: node bench/soak/run.mjs [--minutes 30] [--window 5] [--warmup 60] [--latency 20,50] [--no-probe] [--json FILE]
+// agent's status file (ticks, skipped slots). Two agents run side by side, each its own host in the bucket:
+// "plain", whose CPU, RSS and descriptors are the figures, and "probe", which also loads bench/soak/loop-delay.mjs
+// with NODE_OPTIONS=--import (the agent's code unchanged) for the event-loop delay; the probe's timer wakes the
+// loop 50 times a second, which costs CPU the plain agent does not pay.
+// Usage: node bench/soak/run.mjs [--minutes 30] [--window 5] [--warmup 60] [--latency 20,50] [--json FILE]
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -20,7 +22,6 @@ const { values } = parseArgs({
     window: { type: "string", default: "5" },
     warmup: { type: "string", default: "60" },
     latency: { type: "string", default: "20,50" },
-    "no-probe": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -85,93 +86,118 @@ function slopePerHour(samples, y) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), "rm-soak-"));
-const loopFile = join(dir, "loop-delay.jsonl");
-const stateDir = join(dir, "state");
 const server = await startS3Server({ buckets: [BUCKET], conditional: true, latencyMs: values.latency.split(",").map(Number), recordRequests: false });
-const agentEnv = {
-  ...process.env,
-  S3_BUCKET_NAME: BUCKET,
-  AWS_ENDPOINT_URL_S3: server.endpoint,
-  S3_FORCE_PATH_STYLE: "true",
-  AWS_ACCESS_KEY_ID: "soak",
-  AWS_SECRET_ACCESS_KEY: "soak-secret",
-  AWS_EC2_METADATA_DISABLED: "true",
-  RESOURCEMONITOR_ENV_FILE: join(dir, "no-such-env-file"),
-  ...(values["no-probe"] ? {} : { NODE_OPTIONS: `--import=${fileURLToPath(new URL("./loop-delay.mjs", import.meta.url))}`, RESOURCEMONITOR_SOAK_LOOP_FILE: loopFile }),
-};
-const agent = spawn(join(root, "packages/agent/bin/resourcemonitor.js"), ["run", "--interval", "1", "--hostname", "soak-host", "--data-dir", join(dir, "data"), "--state-dir", stateDir, "--log-level", "warn"], {
-  cwd: root,
-  env: agentEnv,
-  stdio: ["ignore", "ignore", "pipe"],
-});
-let agentLog = "";
-agent.stderr.on("data", (chunk) => (agentLog = (agentLog + chunk).slice(-20_000)));
-const exited = new Promise((resolve) => agent.on("exit", (code, signal) => resolve(code ?? signal)));
+const PROBE = fileURLToPath(new URL("./loop-delay.mjs", import.meta.url));
 
-const samples = [];
+function startAgent(name, probe) {
+  const stateDir = join(dir, name, "state");
+  const loopFile = join(dir, `${name}-loop-delay.jsonl`);
+  const env = {
+    ...process.env,
+    S3_BUCKET_NAME: BUCKET,
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+    S3_FORCE_PATH_STYLE: "true",
+    AWS_ACCESS_KEY_ID: "soak",
+    AWS_SECRET_ACCESS_KEY: "soak-secret",
+    AWS_EC2_METADATA_DISABLED: "true",
+    RESOURCEMONITOR_ENV_FILE: join(dir, "no-such-env-file"),
+    ...(probe ? { NODE_OPTIONS: `--import=${PROBE}`, RESOURCEMONITOR_SOAK_LOOP_FILE: loopFile } : {}),
+  };
+  const args = ["run", "--interval", "1", "--hostname", `soak-${name}`, "--data-dir", join(dir, name, "data"), "--state-dir", stateDir, "--log-level", "warn"];
+  const child = spawn(join(root, "packages/agent/bin/resourcemonitor.js"), args, { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (chunk) => (log = (log + chunk).slice(-20_000)));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+  return { name, probe, child, stateDir, loopFile, exited, log: () => log, samples: [] };
+}
+
+const agents = [startAgent("plain", false), startAgent("probe", true)];
 const startedAt = Date.now();
 try {
-  process.stderr.write(`soak: agent pid ${agent.pid}, ${values.minutes} min (+${WARMUP_MS / 1000} s warm-up), sampling every ${SAMPLE_EVERY_MS / 1000} s…\n`);
+  process.stderr.write(`soak: agents ${agents.map((agent) => `${agent.name} pid ${agent.child.pid}`).join(", ")}; ${values.minutes} min (+${WARMUP_MS / 1000} s warm-up), sampling every ${SAMPLE_EVERY_MS / 1000} s…\n`);
   while (Date.now() - startedAt < WARMUP_MS + DURATION_MS) {
     await sleep(SAMPLE_EVERY_MS - ((Date.now() - startedAt) % SAMPLE_EVERY_MS));
-    if (agent.exitCode !== null || agent.signalCode !== null) throw new Error(`the agent exited early (${agent.exitCode ?? agent.signalCode}): ${agentLog}`);
-    samples.push(sampleAgent(agent.pid, stateDir));
+    for (const agent of agents) {
+      const { child } = agent;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`agent ${agent.name} exited early (${child.exitCode ?? child.signalCode}): ${agent.log()}`);
+      agent.samples.push(sampleAgent(child.pid, agent.stateDir));
+    }
   }
 } finally {
-  agent.kill("SIGTERM");
-  await Promise.race([exited, sleep(10_000)]);
-  if (agent.exitCode === null && agent.signalCode === null) agent.kill("SIGKILL");
+  for (const { child } of agents) child.kill("SIGTERM");
+  await Promise.race([Promise.all(agents.map((agent) => agent.exited)), sleep(10_000)]);
+  for (const { child } of agents) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }
 const requests = server.counts();
 await server.close();
-const loop = (await readFile(loopFile, "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)).filter((line) => line.samples > 0);
+for (const agent of agents) {
+  agent.loop = (await readFile(agent.loopFile, "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)).filter((line) => line.samples > 0);
+}
 await rm(dir, { recursive: true, force: true });
 
-const measured = samples.filter((s) => s.t - startedAt >= WARMUP_MS);
-const first = measured[0];
-const last = measured.at(-1);
-const at = (ms) => measured.find((s) => s.t - first.t >= ms) ?? last;
-const firstWindow = cpuPerTick(first, at(WINDOW_MS));
-const lastWindow = cpuPerTick(measured.findLast((s) => last.t - s.t >= WINDOW_MS) ?? first, last);
-const loopIn = (from, to) => loop.filter((line) => Date.parse(line.at) > from && Date.parse(line.at) <= to);
-const worst = (lines, field) => (lines.length === 0 ? Number.NaN : Math.max(...lines.map((line) => line[field])));
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
-const firstRss = median(measured.filter((s) => s.t - first.t <= WINDOW_MS).map((s) => s.rss)) / 1e6;
-const lastRss = median(measured.filter((s) => last.t - s.t <= WINDOW_MS).map((s) => s.rss)) / 1e6;
+const worst = (lines, field) => (lines.length === 0 ? Number.NaN : Math.max(...lines.map((line) => line[field])));
+
+/** One agent's figures over the measured time (after the warm-up). */
+function summarize({ name, probe, samples, loop }) {
+  const measured = samples.filter((s) => s.t - startedAt >= WARMUP_MS);
+  const first = measured[0];
+  const last = measured.at(-1);
+  const at = (ms) => measured.find((s) => s.t - first.t >= ms) ?? last;
+  const firstWindow = cpuPerTick(first, at(WINDOW_MS));
+  const lastWindow = cpuPerTick(measured.findLast((s) => last.t - s.t >= WINDOW_MS) ?? first, last);
+  const inFirst = (s) => s.t - first.t <= WINDOW_MS;
+  const inLast = (s) => last.t - s.t <= WINDOW_MS;
+  const rss = measured.map((s) => s.rss / 1e6);
+  const loopIn = (from, to) => loop.filter((line) => Date.parse(line.at) > from && Date.parse(line.at) <= to);
+  return {
+    name,
+    probe,
+    rssMB: {
+      start: rss[0],
+      end: rss.at(-1),
+      medianFirstWindow: median(measured.filter(inFirst).map((s) => s.rss / 1e6)),
+      medianLastWindow: median(measured.filter(inLast).map((s) => s.rss / 1e6)),
+      min: Math.min(...rss),
+      max: Math.max(...rss),
+      slopePerHour: slopePerHour(measured, (s) => s.rss / 1e6),
+      series: rss.map((value) => Math.round(value * 100) / 100),
+    },
+    fds: { start: first.fds, end: last.fds, min: Math.min(...measured.map((s) => s.fds)), max: Math.max(...measured.map((s) => s.fds)), series: measured.map((s) => s.fds) },
+    threads: { start: first.threads, end: last.threads },
+    cpuPerTick: { first: firstWindow, last: lastWindow, whole: cpuPerTick(first, last) },
+    ticks: { measured: last.ticks - first.ticks, total: last.ticks, skipped: last.skipped },
+    loopDelayMs: probe
+      ? { p99First: worst(loopIn(first.t - 60_000, first.t + WINDOW_MS), "p99"), p99Last: worst(loopIn(last.t - WINDOW_MS, last.t + 60_000), "p99"), p99Worst: worst(loop, "p99"), maxWorst: worst(loop, "max"), minutes: loop }
+      : undefined,
+    sinkAtEnd: last.sinks?.map(({ sink, state, depth, delivered, failures }) => ({ sink, state, depth, delivered, failures })),
+  };
+}
+
+const allSamples = agents.flatMap((agent) => agent.samples);
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`,
   minutes: DURATION_MS / 60_000,
   warmupS: WARMUP_MS / 1000,
   latencyMs: values.latency,
-  probe: !values["no-probe"],
-  rssMB: { start: first.rss / 1e6, end: last.rss / 1e6, growth: (last.rss - first.rss) / 1e6, medianFirstWindow: firstRss, medianLastWindow: lastRss, medianGrowth: lastRss - firstRss, min: Math.min(...measured.map((s) => s.rss)) / 1e6, max: Math.max(...measured.map((s) => s.rss)) / 1e6, slopePerHour: slopePerHour(measured, (s) => s.rss / 1e6) },
-  fds: { start: first.fds, end: last.fds, min: Math.min(...measured.map((s) => s.fds)), max: Math.max(...measured.map((s) => s.fds)), series: measured.map((s) => s.fds) },
-  threads: { start: first.threads, end: last.threads },
-  cpuPerTick: { first: firstWindow, last: lastWindow, whole: cpuPerTick(first, last) },
-  ticks: { total: last.ticks, skipped: last.skipped },
-  loopDelayMs: {
-    p99First: worst(loopIn(first.t, first.t + WINDOW_MS), "p99"),
-    p99Last: worst(loopIn(last.t - WINDOW_MS, last.t), "p99"),
-    p99Worst: worst(loop, "p99"),
-    maxWorst: worst(loop, "max"),
-    minutes: loop,
-  },
+  machineLoad: { min: Math.min(...allSamples.map((s) => s.machineLoad)), max: Math.max(...allSamples.map((s) => s.machineLoad)), mean: allSamples.reduce((sum, s) => sum + s.machineLoad, 0) / allSamples.length },
   s3: requests,
-  sinkAtEnd: last.sinks,
-  machineLoad: { min: Math.min(...samples.map((s) => s.machineLoad)), max: Math.max(...samples.map((s) => s.machineLoad)), mean: samples.reduce((a, s) => a + s.machineLoad, 0) / samples.length },
-  rssSeriesMB: measured.map((s) => Math.round(s.rss / 1e4) / 100),
+  agents: agents.map(summarize),
 };
 const f = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
-console.log(`${result.date} · ${result.machine} · ${result.minutes} min after ${result.warmupS} s warm-up · S3 latency ${result.latencyMs} ms · load average ${f(result.machineLoad.min)}-${f(result.machineLoad.max)}`);
-console.log("| figure | first | last | change |");
-console.log("| --- | ---: | ---: | ---: |");
-console.log(`| RSS MB | ${f(result.rssMB.start)} | ${f(result.rssMB.end)} | ${f(result.rssMB.growth)} (trend ${f(result.rssMB.slopePerHour)} MB/h; min ${f(result.rssMB.min)}, max ${f(result.rssMB.max)}) |`);
-console.log(`| RSS MB, median of the first / last ${values.window} min | ${f(result.rssMB.medianFirstWindow)} | ${f(result.rssMB.medianLastWindow)} | ${f(result.rssMB.medianGrowth)} |`);
-console.log(`| open descriptors | ${result.fds.start} | ${result.fds.end} | ${result.fds.end - result.fds.start} (min ${result.fds.min}, max ${result.fds.max}) |`);
-console.log(`| CPU ms/tick, schedstat (first / last ${values.window} min) | ${f(firstWindow.schedMs)} | ${f(lastWindow.schedMs)} | ${f(lastWindow.schedMs - firstWindow.schedMs)} |`);
-console.log(`| CPU ms/tick, /proc/PID/stat (first / last ${values.window} min) | ${f(firstWindow.statMs)} | ${f(lastWindow.statMs)} | ${f(lastWindow.statMs - firstWindow.statMs)} |`);
-console.log(`| event-loop delay p99 ms (worst minute in first / last ${values.window} min) | ${f(result.loopDelayMs.p99First)} | ${f(result.loopDelayMs.p99Last)} | worst minute ${f(result.loopDelayMs.p99Worst)}, max ${f(result.loopDelayMs.maxWorst)} |`);
-console.log(`| threads | ${result.threads.start} | ${result.threads.end} | |`);
-console.log(`ticks ${result.ticks.total}, skipped ${result.ticks.skipped}; S3 requests ${JSON.stringify(requests.byMethod)}; sink at end ${JSON.stringify(result.sinkAtEnd?.map(({ sink, state, depth, delivered, failures }) => ({ sink, state, depth, delivered, failures })))}`);
+const w = values.window;
+console.log(`${result.date} · ${result.machine} · ${result.minutes} min after ${result.warmupS} s warm-up · S3 latency ${result.latencyMs} ms · load average ${f(result.machineLoad.min)}-${f(result.machineLoad.max)} (mean ${f(result.machineLoad.mean)})`);
+console.log(`| figure | ${result.agents.map((a) => `${a.name}: first ${w} min | ${a.name}: last ${w} min | ${a.name}: change`).join(" | ")} |`);
+console.log(`| --- |${" ---: | ---: | --- |".repeat(result.agents.length)}`);
+const row = (label, pick) => console.log(`| ${label} | ${result.agents.map((a) => pick(a).join(" | ")).join(" | ")} |`);
+row("RSS MB, median of the window", (a) => [f(a.rssMB.medianFirstWindow), f(a.rssMB.medianLastWindow), `${f(a.rssMB.medianLastWindow - a.rssMB.medianFirstWindow)} (trend ${f(a.rssMB.slopePerHour)} MB/h; min ${f(a.rssMB.min)}, max ${f(a.rssMB.max)})`]);
+row("RSS MB, first and last sample", (a) => [f(a.rssMB.start), f(a.rssMB.end), f(a.rssMB.end - a.rssMB.start)]);
+row("open descriptors", (a) => [a.fds.start, a.fds.end, `${a.fds.end - a.fds.start} (min ${a.fds.min}, max ${a.fds.max})`]);
+row("CPU ms/tick, schedstat", (a) => [f(a.cpuPerTick.first.schedMs), f(a.cpuPerTick.last.schedMs), `${f(a.cpuPerTick.last.schedMs - a.cpuPerTick.first.schedMs)} (whole run ${f(a.cpuPerTick.whole.schedMs)})`]);
+row("CPU ms/tick, /proc/PID/stat", (a) => [f(a.cpuPerTick.first.statMs), f(a.cpuPerTick.last.statMs), f(a.cpuPerTick.last.statMs - a.cpuPerTick.first.statMs)]);
+row("event-loop delay p99 ms, worst minute", (a) => (a.loopDelayMs ? [f(a.loopDelayMs.p99First), f(a.loopDelayMs.p99Last), `worst minute ${f(a.loopDelayMs.p99Worst)}, max ${f(a.loopDelayMs.maxWorst)}`] : ["–", "–", "(no probe)"]));
+row("threads", (a) => [a.threads.start, a.threads.end, ""]);
+row("ticks (skipped)", (a) => [`${a.ticks.total} (${a.ticks.skipped})`, "", ""]);
+console.log(`S3 requests, both agents: ${JSON.stringify(requests.byMethod)}; sinks at end: ${JSON.stringify(result.agents.map((a) => a.sinkAtEnd))}`);
 if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
