@@ -1,7 +1,7 @@
 import { definePlugin, RUNTIME_API_VERSION, type JsonSchema, type Logger, type Sample, type Settings } from "@resourcemonitor/runtime";
 import { AutoBackend } from "./auto.js";
 import type { GpuBackend } from "./gpu.js";
-import { NvmlBackend } from "./nvml/backend.js";
+import { DEFAULT_LIBRARY, NvmlBackend } from "./nvml/backend.js";
 import { SmiBackend } from "./smi/backend.js";
 
 export type { Gpu, GpuFragment, GpuBackend } from "./gpu.js";
@@ -37,8 +37,8 @@ const OPTIONS_SCHEMA: JsonSchema = {
     libraryPath: {
       type: "string",
       minLength: 1,
-      default: "libnvidia-ml.so.1",
-      description: "The NVML library: a file name searched by the dynamic loader, or an absolute path.",
+      default: DEFAULT_LIBRARY,
+      description: "The NVML library: a file name searched by the dynamic loader, or an absolute path. With the default, NVML is only loaded where the driver's device (/dev/nvidiactl, or /dev/dxg on WSL 2) exists.",
     },
     nvidiaSmiPath: {
       type: "string",

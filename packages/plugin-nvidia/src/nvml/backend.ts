@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "@resourcemonitor/runtime";
 import { memoryPercent, type Gpu, type GpuBackend } from "../gpu.js";
@@ -29,6 +30,11 @@ type WaitAsync = (array: Int32Array, index: number, value: number) => { async: f
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 const EMPTY: Gpu[] = [];
+
+/** The library name the dynamic loader is asked for when the configuration names no other. */
+export const DEFAULT_LIBRARY = "libnvidia-ml.so.1";
+/** NVML talks to the kernel driver through one of these (the second on WSL 2); without either it cannot open. */
+const DRIVER_DEVICES = ["/dev/nvidiactl", "/dev/dxg"];
 
 function orNull(value: number | undefined): number | null {
   return value === undefined || Number.isNaN(value) ? null : value;
@@ -67,6 +73,7 @@ export class NvmlBackend implements GpuBackend {
 
   start(): void {
     this.stopping = false;
+    if (this.driverAbsent()) return;
     // Fresh memory for each worker: one that is still on its way out must not answer for the new one.
     this.buffers = allocateShared();
     this.shared = views(this.buffers);
@@ -85,6 +92,7 @@ export class NvmlBackend implements GpuBackend {
     if (!this.worker) {
       if (this.stopping || Date.now() < this.restartAt) return Promise.resolve(EMPTY);
       this.start();
+      if (!this.worker) return Promise.resolve(EMPTY);
     }
     const { control, numbers } = this.shared;
     if (Atomics.load(control, STATE) === CLOSED && Date.now() < (numbers[RETRY_AT] ?? 0)) return Promise.resolve(EMPTY);
@@ -109,6 +117,22 @@ export class NvmlBackend implements GpuBackend {
       this.logger.warn(`the NVML worker did not stop within ${STOP_WAIT_MS} ms (a driver call hangs); terminating it`);
       void worker.terminate();
     }
+  }
+
+  /**
+   * A machine without the NVIDIA kernel driver (most machines the default preset runs on) skips the worker and
+   * the FFI library altogether, about 5 MB of memory, and looks for the driver's device again at each retry.
+   * A configured libraryPath (a test double, an unusual install) is always tried.
+   */
+  private driverAbsent(): boolean {
+    if (this.options.libraryPath !== DEFAULT_LIBRARY || DRIVER_DEVICES.some((device) => existsSync(device))) return false;
+    this.restartAt = Date.now() + this.options.retryIntervalMs;
+    const message = `no NVIDIA driver here (neither ${DRIVER_DEVICES.join(" nor ")} exists), so ${DEFAULT_LIBRARY} is not loaded; gpu will be [] and the driver is looked for again every ${Math.round(this.options.retryIntervalMs / 1000)} s`;
+    if (message === this.lastFailure) this.logger.debug(message);
+    else this.logger.info(message);
+    this.lastFailure = message;
+    this.onState("driver");
+    return true;
   }
 
   private async request(): Promise<Gpu[]> {
