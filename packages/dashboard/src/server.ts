@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hostnameProblem, latestKey, listKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
+import { hostnameProblem, latestKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
 import { RANGES, type ErrorResponse, type FleetResponse } from "./api-types.js";
 import { readFleet, type FleetOptions } from "./fleet.js";
 import { createHistoryCache, createKeyIndexCache, readHistory, type HistoryOptions } from "./history.js";
@@ -143,13 +143,14 @@ class DashboardHandler {
   }
 
   /**
-   * One read at start-up: a store that cannot be read is in the log before anyone opens the page, and
-   * the client's one-time set-up (credentials, endpoint, connections) is not paid by the first page.
+   * The fleet, read once at start-up: a store that cannot be read is in the log before anyone opens the
+   * page, and the first page does not pay the client's one-time set-up and warm-up.
    */
   async probe(): Promise<void> {
     try {
-      const list = await this.options.store.get(listKey(this.fleetOptions.prefix));
-      this.logger.info(`store ${this.options.store.description} readable; ${list ? "list.json found" : "no list.json yet (no agent has written here)"}`);
+      const fleet = await this.fleet();
+      const stale = fleet.hosts.filter((host) => host.stale).length;
+      this.logger.info(`store ${fleet.store} readable: ${fleet.hosts.length} hosts, ${stale} stale, list.json ${fleet.list}`);
     } catch (error) {
       this.health.failed(describeStoreError(error, this.options.store.description));
     }

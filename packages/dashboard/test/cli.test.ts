@@ -34,7 +34,7 @@ test("resourcemonitor dashboard (relaunched without the bin's --lite-mode) serve
   const page = await fetch(url);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<script type="module" src="\/assets\/app-\w+\.js">/);
-  assert.match(run.stderr(), /store .* readable; list\.json found/);
+  assert.match(run.stderr(), /store .* readable: 4 hosts, 1 stale, list\.json ok/);
   run.child.kill("SIGTERM");
   assert.equal(await run.exited, 0, run.stderr());
   await assert.rejects(fetch(url), "the relaunched server is gone too");
