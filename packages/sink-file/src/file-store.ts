@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import {
   closeSync,
   linkSync,
@@ -67,7 +67,7 @@ function hiddenSibling(file: string, suffix: string): string {
  * cannot serve (inodes are reused, file-system clocks are coarse), and a digest costs no system call.
  */
 function versionOf(body: string): string {
-  return createHash("sha1").update(body).digest("base64url");
+  return hash("sha1", body, "base64url");
 }
 
 /** Grows to the largest file read; list.json of a big fleet is tens of KB. */
