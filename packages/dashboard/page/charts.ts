@@ -53,13 +53,15 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
     width,
     height: chartHeight(),
     cursor: { drag: { x: false, y: false } },
+    // Until the pointer is over the chart, the legend shows the newest values (after the first draw, which resets it).
+    hooks: { ready: [(self) => self.setLegend({ idx: spec.time.length - 1 })] },
     scales: { x: { time: true, range: spec.span }, y: spec.range ? { range: spec.range } : { range: (_self, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) } },
     axes: [
       axis(),
       {
         ...axis((_self, splits) => splits.map((value) => spec.format(value))),
-        // Wide enough for the longest label ("2596 MHz"): about 7 px a character at the axis font.
-        size: (_self, values) => 14 + 7 * Math.max(4, ...(values ?? []).map((value) => value.length)),
+        // Wide enough for the longest label ("2596 MHz"): about 8 px a character at the axis font.
+        size: (_self, values) => 20 + 8 * Math.max(4, ...(values ?? []).map((value) => value.length)),
       },
     ],
     series: [
@@ -88,7 +90,5 @@ export function chart(spec: ChartSpec, container: HTMLElement): HTMLElement {
   const data: uPlot.AlignedData = [spec.time, ...spec.series.map((line) => line.values)];
   const plot = new uPlot(options(spec, Math.max(box.clientWidth, 280)), data, box);
   live.add({ plot, box });
-  // Until the pointer is over the chart, the legend shows the newest values.
-  if (spec.time.length > 0) plot.setLegend({ idx: spec.time.length - 1 });
   return section;
 }
