@@ -37,9 +37,10 @@ test("a real agent whose endpoint fails for its first seconds spools and replays
     const agent = spawn(process.execPath, [AGENT, "run"], { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     agent.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await new Promise((resolve) => setTimeout(resolve, 6500));
+    const exited = once(agent, "exit") as Promise<[number | null]>;
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 6500)), exited]);
     agent.kill("SIGTERM");
-    const [code] = (await once(agent, "exit")) as [number | null];
+    const [code] = await exited;
     assert.equal(code, 0, stderr);
     assert.ok(failed >= 3, `the endpoint refused ${failed} requests while down`);
     const seconds = stored.map(({ timestamp }) => Date.parse(timestamp) / 1000);

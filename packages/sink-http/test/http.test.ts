@@ -1,4 +1,7 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -42,9 +45,13 @@ async function startServer(behave: Behaviour = ok): Promise<{ url: string; reque
   };
 }
 
+const STATE = mkdtempSync(join(tmpdir(), "rm-sink-http-state-"));
+after(() => rmSync(STATE, { recursive: true, force: true }));
+
+/** A runtime with the http sink; a failed write goes to a spool under a scratch state directory. */
 function runtimeWith(options: Record<string, unknown>) {
   const { logger, lines } = captureLogger("trace");
-  const runtime = new Runtime({ settings: testSettings(), logger, emitTimeoutMs: 10_000 });
+  const runtime = new Runtime({ settings: testSettings({ stateDir: mkdtempSync(join(STATE, "run-")) }), logger, emitTimeoutMs: 10_000 });
   runtime.use({ definition: httpSink, options });
   return { runtime, lines };
 }
