@@ -13,13 +13,15 @@ export function parsePort(text: string | undefined): number | string {
 }
 
 /**
- * The bin runs node with --lite-mode, right for an agent that wakes once a second; a server that makes
- * thousands of store requests per page is about 2.5 times slower without V8's optimizing compilers
+ * The bin runs node with --no-opt, right for an agent that wakes once a second; a server that makes
+ * thousands of store requests per page is about 2.5 times slower without V8's optimizing compiler
  * (BENCHMARKS.md), so the command runs again in a child without it. Signals are passed on.
  */
-function withoutLiteMode(): Promise<number> | undefined {
-  if (!process.execArgv.includes("--lite-mode")) return undefined;
-  const flags = process.execArgv.filter((flag) => flag !== "--lite-mode");
+const AGENT_ONLY_FLAGS = new Set(["--no-opt", "--lite-mode"]);
+
+function withOptimizingCompiler(): Promise<number> | undefined {
+  if (!process.execArgv.some((flag) => AGENT_ONLY_FLAGS.has(flag))) return undefined;
+  const flags = process.execArgv.filter((flag) => !AGENT_ONLY_FLAGS.has(flag));
   const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward);
@@ -32,7 +34,7 @@ function withoutLiteMode(): Promise<number> | undefined {
  * names (bucket and prefix, or data directory) until SIGINT or SIGTERM.
  */
 export async function serveDashboard(config: AgentConfig, host: string | undefined, port: number, logger: Logger): Promise<number> {
-  const relaunched = withoutLiteMode();
+  const relaunched = withOptimizingCompiler();
   if (relaunched) return relaunched;
   // Loaded on demand: the agent itself never needs the dashboard (or the AWS SDK).
   const { openStore, startDashboard } = await import("@resourcemonitor/dashboard");

@@ -18,10 +18,10 @@ function cli(args: string[], nodeFlags: string[] = []) {
   return { child, exited, stderr: () => stderr };
 }
 
-test("resourcemonitor dashboard (relaunched without the bin's --lite-mode) serves the page and the API for --data-dir on 127.0.0.1, and stops on SIGTERM", { timeout: 60_000 }, async () => {
+test("resourcemonitor dashboard (relaunched without the bin's --no-opt) serves the page and the API for --data-dir on 127.0.0.1, and stops on SIGTERM", { timeout: 60_000 }, async () => {
   const dataDir = await tempDir();
   await Promise.all([seedFleet(createFileStore(dataDir)), buildPage()]);
-  const run = cli(["dashboard", "--data-dir", dataDir, "--port", "0", "--interval", "5"], ["--lite-mode"]);
+  const run = cli(["dashboard", "--data-dir", dataDir, "--port", "0", "--interval", "5"], ["--no-opt"]);
   let url: string | undefined;
   for (let waited = 0; !url && waited < 20_000; waited += 50) {
     url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.stderr())?.[1];
