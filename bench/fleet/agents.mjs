@@ -89,6 +89,9 @@ const COLLECTORS = [
 const requests = new Map(); // "PUT history ok" -> n
 let sdkRetries = 0;
 const liveHosts = new Set();
+// Per host (each pipeline's sink has its own S3Client): when it became live and when its list.json writes succeeded.
+const hostOfClient = new WeakMap();
+const listWrites = new Map(); // host -> { live, last, worstGapMs }
 const isList = (key) => key === `${normalizedPrefix}list.json`;
 
 function kindOf(command) {
@@ -113,8 +116,18 @@ S3Client.prototype.send = async function send(command, ...rest) {
     const response = await originalSend.call(this, command, ...rest);
     sdkRetries += Math.max(0, (response.$metadata?.attempts ?? 1) - 1);
     if (kind === "PUT latest" && !liveHosts.has(command.input.Key)) {
+      const host = command.input.Key.slice(normalizedPrefix.length, -".json".length);
       liveHosts.add(command.input.Key);
-      process.send({ live: command.input.Key.slice(normalizedPrefix.length, -".json".length), at: Date.now() });
+      hostOfClient.set(this, host);
+      listWrites.set(host, { live: Date.now(), last: undefined, worstGapMs: 0 });
+      process.send({ live: host, at: Date.now() });
+    }
+    if (kind === "PUT list.json") {
+      const writes = listWrites.get(hostOfClient.get(this));
+      if (writes) {
+        writes.worstGapMs = Math.max(writes.worstGapMs, Date.now() - (writes.last ?? writes.live));
+        writes.last = Date.now();
+      }
     }
     return response;
   } catch (error) {
@@ -199,10 +212,14 @@ const until = Date.now() + seconds * 1000;
 const healths = await Promise.all(hosts.map((host, index) => runHost(host, (index / hosts.length) * rampMs, until)));
 const sum = (field) => healths.reduce((total, health) => total + (health?.[field] ?? 0), 0);
 const atEnd = snapshot();
+// The longest time any live host went without a successful list.json write (from live to its first one, between
+// two, or from the last one to the end): over 300 s, its entry would have expired from list.json.
+const refreshGaps = [...listWrites.values()].map((writes) => Math.max(writes.worstGapMs, until - (writes.last ?? writes.live)));
 const minus = (end, start = {}) => Object.fromEntries(Object.entries(end).map(([key, value]) => [key, value - (start[key] ?? 0)]));
 process.send({
   done: {
     hosts: hosts.length,
+    refreshGaps,
     cpuMs: (atEnd.cpu.user + atEnd.cpu.system - (atWarmup?.cpu.user ?? 0) - (atWarmup?.cpu.system ?? 0)) / 1000,
     ticks: minus(atEnd.ticks, atWarmup?.ticks),
     requests: minus(atEnd.requests, atWarmup?.requests),

@@ -31,16 +31,17 @@ const { values } = parseArgs({
   },
 });
 // Groups run one after the other; the fleets of a group run at once. 1000 hosts at 1 s do not fit two cores in
-// real time (ticks are skipped and counted); 1000 hosts at 5 s with listRefreshSeconds 30 or 120 put the same load
-// on list.json as 1000 hosts at 1 s with those settings (a host refreshes at its first tick after the period).
+// real time (ticks are skipped and counted); 1000 hosts at 10 s with listRefreshSeconds 60 or 240 put the same load
+// on list.json as 1000 hosts at 1 s with those settings (a host refreshes at its first tick after the period, and
+// both periods are multiples of 10 s), at a tenth of the history and <host>.json traffic.
 const DEFAULT_MATRIX = [
   ["10:1:0:80"],
   ["100:1:0:80"],
   ["10:1:30:110"],
   ["100:1:30:110"],
   ["1000:1:240:90:0:30:40"],
-  ["1000:5:30:130:0:30:40"],
-  ["1000:5:120:300:0:120:130"],
+  ["1000:10:60:200:0:60:70"],
+  ["1000:10:240:420:0:240:250"],
   ["10:60:0:330:0:10:20", "100:60:0:330:20:10:20", "1000:60:0:330:40:30:40"],
 ];
 const BUCKET = "fleet-bench";
@@ -151,13 +152,14 @@ const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(s
 const max = (list) => list.reduce((a, b) => Math.max(a, b), 0);
 
 function combine(reports) {
-  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], cpuMs: 0, sdkRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
+  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], refreshGaps: [], cpuMs: 0, sdkRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
   const add = (into, from) => Object.entries(from ?? {}).forEach(([key, value]) => (into[key] = (into[key] ?? 0) + value));
   for (const report of reports) {
     add(total.ticks, report.ticks);
     add(total.requests, report.requests);
     add(total.writeErrors, report.writeErrors);
     total.live.push(...report.writeMs.live);
+    total.refreshGaps.push(...report.refreshGaps);
     total.replay.push(...report.writeMs.replay);
     for (const key of ["cpuMs", "sdkRetries", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
   }
@@ -219,8 +221,12 @@ function summarize(fleet, total, watch, cpu) {
       neverListed: watch.neverListed.length,
       neverListedWorstMs: max(watch.neverListed),
       dropouts: gaps.length,
-      worstMissingMs: max(gaps),
+      worstDropoutMs: max(gaps),
+      // A live host not (yet) in list.json: before its first listing, or after dropping out.
+      worstMissingMs: Math.max(max(gaps), max(watch.firstListedAfterMs), max(watch.neverListed)),
     },
+    worstListRefreshGapMs: max(total.refreshGaps),
+    listRefreshGapOver300s: total.refreshGaps.filter((gap) => gap > 300_000).length,
     costPerHostMonthUSD: (putsPerMonth * PRICE.putPer1000 + getsPerMonth * PRICE.getPer1000) / 1000,
     requestsByKind: total.requests,
     cpu: { ...cpu, workerCores: total.cpuMs / 1000 / measuredS },
@@ -271,10 +277,10 @@ try {
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const ms = (value) => (Number.isFinite(value) ? `${Math.round(value)}` : "–");
 console.log(`${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version} · latency ${LATENCY.join("-")} ms/request, conditional writes on · warm-up excluded`);
-console.log("| hosts | interval | listRefreshSeconds | samples (expected) | skipped ticks | ticks spooled | PUT history/latest/list per tick | GET list/other per tick | list.json writes per host·min | conflicts/min | list give-ups/min | upload p50/p99 ms | worst missing from list.json | first listed after (max) | never listed | \\$/host·month | CPU cores: agents / S3 server | machine busy |");
-console.log("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log("| hosts | interval | listRefreshSeconds | samples (expected) | skipped ticks | ticks spooled | PUT history/latest/list per tick | GET list/other per tick | list.json writes per host·min | conflicts/min | list give-ups/min | upload p50/p99 ms | live host missing from list.json: worst | dropouts after first listed | never listed by the end | worst gap between a host's list.json writes | \\$/host·month | CPU cores: agents / S3 server | machine busy |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of results) {
   const t = r.perHostPerTick;
-  console.log(`| ${r.hosts} | ${r.intervalS} s | ${r.listRefreshSeconds} | ${r.samples} (${r.expectedSamples}) | ${r.skippedTicks} | ${r.spooledTicks} | ${fixed(t.putHistory)} / ${fixed(t.putLatest)} / ${fixed(t.putList)} | ${fixed(t.getList)} / ${fixed(t.getOther)} | ${fixed(r.listWritesPerHostMinute)} | ${fixed(r.conflictsPerMinute, 0)} | ${fixed(r.listGiveUpsPerMinute, 1)} | ${ms(r.uploadMs.p50)} / ${ms(r.uploadMs.p99)} | ${ms(r.list.worstMissingMs)} ms (${r.list.dropouts}) | ${ms(r.list.firstListedAfterMs.max)} ms | ${r.list.neverListed} | ${fixed(r.costPerHostMonthUSD, 3)} | ${fixed(r.cpu.workerCores)} / ${fixed(r.cpu.serverAndPollerCores)} | ${fixed(r.cpu.machineBusyPercent, 0)} % |`);
+  console.log(`| ${r.hosts} | ${r.intervalS} s | ${r.listRefreshSeconds} | ${r.samples} (${r.expectedSamples}) | ${r.skippedTicks} | ${r.spooledTicks} | ${fixed(t.putHistory)} / ${fixed(t.putLatest)} / ${fixed(t.putList)} | ${fixed(t.getList)} / ${fixed(t.getOther)} | ${fixed(r.listWritesPerHostMinute)} | ${fixed(r.conflictsPerMinute, 0)} | ${fixed(r.listGiveUpsPerMinute, 1)} | ${ms(r.uploadMs.p50)} / ${ms(r.uploadMs.p99)} | ${fixed(r.list.worstMissingMs / 1000, 1)} s | ${r.list.dropouts} | ${r.list.neverListed} | ${fixed(r.worstListRefreshGapMs / 1000, 1)} s | ${fixed(r.costPerHostMonthUSD, 3)} | ${fixed(r.cpu.workerCores)} / ${fixed(r.cpu.serverAndPollerCores)} | ${fixed(r.cpu.machineBusyPercent, 0)} % |`);
 }
 if (values.json) await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), latencyMs: LATENCY, price: PRICE, monthSeconds: MONTH_S, workers: WORKERS, results }, null, 2)}\n`);
