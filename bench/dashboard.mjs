@@ -56,7 +56,7 @@ async function seed(store, base) {
 }
 
 function startDashboard(env) {
-  // The bin itself, as people run it (its shebang adds --lite-mode; the command relaunches without it).
+  // The bin itself, as people run it (its shebang adds --no-opt; the command relaunches without it).
   const child = spawn(BIN, ["dashboard", "--bucket", BUCKET, "--port", "0", "--interval", "60"], { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
