@@ -139,6 +139,7 @@ async function session(width, points) {
   await page.goto("about:blank");
   const historyCold = await timed(server, page, () => page.goto(hostUrl), historyReady(points));
   await page.goto("about:blank");
+  await page.waitForTimeout(1100); // past the answers' max-age=1: the warm figure is the server's cache, not the browser's
   const historyWarm = await timed(server, page, () => page.goto(hostUrl), historyReady(points));
   const apiWarm = [];
   for (let index = 0; index < 5; index += 1) apiWarm.push((await apiMs(`${dashboard.url}api/hosts/${HISTORY_HOST}/history?range=1h&points=${points}`)).ms);

@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process";
-import { constants } from "node:os";
 import type { AgentConfig, Logger } from "@resourcemonitor/runtime";
 import { ConfigError } from "@resourcemonitor/runtime";
 
@@ -13,29 +11,10 @@ export function parsePort(text: string | undefined): number | string {
 }
 
 /**
- * The bin runs node with --no-opt, right for an agent that wakes once a second; a server that makes
- * thousands of store requests per page is about 2.5 times slower without V8's optimizing compiler
- * (BENCHMARKS.md), so the command runs again in a child without it. Signals are passed on.
- */
-const AGENT_ONLY_FLAGS = new Set(["--no-opt", "--lite-mode"]);
-
-function withOptimizingCompiler(): Promise<number> | undefined {
-  if (!process.execArgv.some((flag) => AGENT_ONLY_FLAGS.has(flag))) return undefined;
-  const flags = process.execArgv.filter((flag) => !AGENT_ONLY_FLAGS.has(flag));
-  const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: "inherit" });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
-  return new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : 1))));
-}
-
-/**
  * `resourcemonitor dashboard`: serves the read-only fleet dashboard for the store the configuration
  * names (bucket and prefix, or data directory) until SIGINT or SIGTERM.
  */
 export async function serveDashboard(config: AgentConfig, host: string | undefined, port: number, logger: Logger): Promise<number> {
-  const relaunched = withOptimizingCompiler();
-  if (relaunched) return relaunched;
   // Loaded on demand: the agent itself never needs the dashboard (or the AWS SDK).
   const { openStore, startDashboard } = await import("@resourcemonitor/dashboard");
   let store;
@@ -54,7 +33,6 @@ export async function serveDashboard(config: AgentConfig, host: string | undefin
     return 1;
   }
   logger.info({ url: dashboard.url, store: store.description, prefix: config.prefix }, `dashboard on ${dashboard.url} (read-only) for ${store.description}`);
-  // `on`, not `once`: Ctrl-C reaches both this process and a parent that passes it on.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.on("SIGINT", resolve);
     process.on("SIGTERM", resolve);
