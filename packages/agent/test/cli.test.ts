@@ -67,11 +67,12 @@ test("`run` writes <host>.json, history and list.json to ./resourcemonitor-data 
   const cwd = await tempDir();
   const agent = startCli(["run", "--interval", "1", "--hostname", "run-host"], { cwd });
   const store = join(cwd, "resourcemonitor-data");
-  const latest = await waitFor(async () => JSON.parse(await readFile(join(store, "run-host.json"), "utf8")) as { timestamp: string }, 3000, "run-host.json");
+  // list.json is written last (history, then latest, then the list): once it names the host, the sample is complete.
+  const list = await waitFor(async () => JSON.parse(await readFile(join(store, "list.json"), "utf8")) as Record<string, string>, 3000, "list.json");
+  assert.deepEqual(Object.keys(list), ["run-host"]);
+  const latest = JSON.parse(await readFile(join(store, "run-host.json"), "utf8")) as { timestamp: string };
   const history = await readdir(join(store, "history", "run-host"));
   assert.match(history[0] ?? "", /^\d{8}_\d{6}\.json$/);
-  const list = JSON.parse(await readFile(join(store, "list.json"), "utf8")) as Record<string, string>;
-  assert.deepEqual(Object.keys(list), ["run-host"]);
   assert.equal(latest.timestamp.endsWith("Z"), true);
   assert.match(agent.stderr(), /resourcemonitor-data/, "the start-up log says where the store is");
   agent.child.kill("SIGTERM");

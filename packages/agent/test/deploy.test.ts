@@ -110,9 +110,11 @@ test("install.sh into a temporary root: production dependencies only, idempotent
   agent.stderr.on("data", (chunk: Buffer) => (agentLog += chunk.toString()));
   try {
     const store = bucketStore(server);
-    const latest = await waitFor(async () => ((object) => object && (JSON.parse(object.body) as { hostname: string }))(await store.get("server01.json")), 20_000, "server01.json in the bucket from the installed agent");
-    assert.equal(latest.hostname, "server01", "HOSTNAME= inside the original file names the host");
-    assert.deepEqual(Object.keys(JSON.parse((await store.get("list.json"))?.body ?? "{}") as object), ["server01"]);
+    // list.json is written last (history, then latest, then the list): once it exists, the sample is complete.
+    const list = await waitFor(async () => ((object) => object && (JSON.parse(object.body) as object))(await store.get("list.json")), 20_000, "list.json in the bucket from the installed agent");
+    assert.deepEqual(Object.keys(list), ["server01"], "HOSTNAME= inside the original file names the host");
+    const latest = JSON.parse((await store.get("server01.json"))?.body ?? "{}") as { hostname?: string };
+    assert.equal(latest.hostname, "server01");
     const status = await run(agentBin, ["status"], { env: unitEnv });
     assert.equal(status.code, 0, `resourcemonitor status, the container's healthcheck: ${status.stdout}${status.stderr}`);
   } finally {
