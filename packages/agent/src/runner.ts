@@ -25,10 +25,10 @@ export class AgentRunner {
     await this.startParts();
     const report = this.config.delivery.reportEveryMs ?? DEFAULT_DELIVERY.reportEveryMs;
     this.timers = [
-      setInterval(() => void this.saveStatus(), STATUS_EVERY_MS).unref(),
+      setInterval(() => this.saveStatus(), STATUS_EVERY_MS).unref(),
       setInterval(() => this.logger.info({ status: this.status() }, healthSummary(this.status())), report).unref(),
     ];
-    await this.saveStatus();
+    this.saveStatus();
   }
 
   /**
@@ -55,7 +55,7 @@ export class AgentRunner {
     }
     for (const warning of next.config.warnings) this.logger.warn(warning);
     this.logger.info({ collectors: next.config.collectors.map((entry) => entry.name), sinks: next.config.sinks.map((entry) => entry.name) }, "configuration reloaded");
-    await this.saveStatus();
+    this.saveStatus();
     return true;
   }
 
@@ -63,7 +63,7 @@ export class AgentRunner {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.stopParts();
-    await this.saveStatus();
+    this.saveStatus();
     this.logger.info({ ticks: this.totals.ticks, skipped: this.totals.skipped }, "stopped");
   }
 
@@ -123,9 +123,9 @@ export class AgentRunner {
     await this.parts.runtime.stop();
   }
 
-  private async saveStatus(): Promise<void> {
+  private saveStatus(): void {
     try {
-      await writeStatus(this.config.stateDir, this.status());
+      writeStatus(this.config.stateDir, this.status());
       if (this.statusProblem) this.logger.info(`status file in ${this.config.stateDir} written again`);
       this.statusProblem = undefined;
     } catch (error) {
