@@ -220,3 +220,19 @@ export async function ensureHostListed(store: ObjectStore, host: string, now: Da
   if (await listsHost(store, listKey(options.prefix ?? ""), host)) return undefined;
   return updateHostList(store, host, now, options);
 }
+
+/** The few logger methods `logHostListUpdate` needs (pino's, the runtime's). */
+export interface HostListLogger {
+  warn(fields: object, message: string): void;
+  info(message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+/** What every layout sink says about a list.json update: a corrupt list kept aside (warn), a legacy list converted (info), the rest at debug. */
+export function logHostListUpdate(logger: HostListLogger, update: HostListUpdate | undefined): void {
+  if (!update) return;
+  if (update.corrupt) logger.warn({ kept: update.corruptCopies }, `${update.key} was no host list; kept its text as ${update.corruptCopies.join(", ")} and rebuilt it`);
+  if (update.legacy) logger.info(`converted ${update.key} from the legacy list of names to names with times`);
+  if (update.dropped.length > 0) logger.debug({ dropped: update.dropped }, `dropped stale hosts from ${update.key}`);
+  if (update.attempts > 1) logger.debug({ attempts: update.attempts }, `${update.key} changed under us; merged again`);
+}

@@ -23,10 +23,11 @@ export {
   parseListTimestamp,
   isoSecond,
   HostListConflictError,
+  logHostListUpdate,
   HOST_LIST_MAX_AGE_MS,
   HOST_LIST_MAX_FUTURE_MS,
   MAX_COLLISION_ATTEMPTS,
 } from "./host-list.js";
-export type { HostList, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
+export type { HostList, HostListLogger, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
 export { writeSample, createSampleWriter, latestModeFor } from "./write-sample.js";
 export type { SampleDocument, WriteSampleOptions, WrittenSample, SampleWriter, SampleWriterOptions, WrittenTick, LatestMode } from "./write-sample.js";

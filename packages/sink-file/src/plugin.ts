@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { definePlugin, RUNTIME_API_VERSION, type Delivery, type Logger, type MetricsDocument, type Settings } from "@resourcemonitor/runtime";
-import { latestKey, latestModeFor, normalizePrefix, validateHostname, writeSample, type ObjectStore, type WrittenSample } from "@resourcemonitor/layout";
+import { latestKey, latestModeFor, logHostListUpdate, normalizePrefix, validateHostname, writeSample, type ObjectStore, type WrittenSample } from "@resourcemonitor/layout";
 import { createFileStore, fileKeyProblem } from "./file-store.js";
 
 const PLUGIN_NAME = "file";
@@ -44,13 +44,7 @@ class FileSink {
 
   private report({ hostList, historyKey }: WrittenSample): void {
     this.logger.trace({ historyKey }, "sample written");
-    if (!hostList) return;
-    if (hostList.corrupt) {
-      this.logger.warn({ kept: hostList.corruptCopies }, `${hostList.key} was no host list; kept its text as ${hostList.corruptCopies.join(", ")} and rebuilt it`);
-    }
-    if (hostList.legacy) this.logger.info(`converted ${hostList.key} from the legacy list of names to names with times`);
-    if (hostList.dropped.length > 0) this.logger.debug({ dropped: hostList.dropped }, `dropped stale hosts from ${hostList.key}`);
-    if (hostList.attempts > 1) this.logger.debug({ attempts: hostList.attempts }, `${hostList.key} changed under us; merged again`);
+    logHostListUpdate(this.logger, hostList);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   isPreconditionFailed,
   latestModeFor,
   listKey,
+  logHostListUpdate,
   normalizePrefix,
   probeKey,
   validateHostname,
@@ -111,13 +112,7 @@ class S3Sink {
   }
 
   private report({ hostList }: WrittenTick): void {
-    if (!hostList) return;
-    if (hostList.corrupt) {
-      this.logger.warn({ kept: hostList.corruptCopies }, `${hostList.key} was no host list; kept its text as ${hostList.corruptCopies.join(", ")} and rebuilt it`);
-    }
-    if (hostList.legacy) this.logger.info(`converted ${hostList.key} from the legacy list of names to names with times`);
-    if (hostList.dropped.length > 0) this.logger.debug({ dropped: hostList.dropped }, `dropped stale hosts from ${hostList.key}`);
-    if (hostList.attempts > 1) this.logger.debug({ attempts: hostList.attempts }, `${hostList.key} changed under us; merged again`);
+    logHostListUpdate(this.logger, hostList);
   }
 }
 
