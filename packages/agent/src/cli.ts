@@ -10,6 +10,7 @@ import {
 } from "@resourcemonitor/runtime";
 import { createAgent, type AgentParts } from "./agent.js";
 import { AgentRunner } from "./runner.js";
+import { claimStateDir } from "./state-lock.js";
 import { formatStatus, isDegraded, isRunning, readStatus, statusPath, type AgentStatus } from "./status.js";
 import { serveDashboard, parsePort } from "./dashboard-command.js";
 import { describePlugins } from "./describe.js";
@@ -141,6 +142,7 @@ function loggerFor(config: AgentConfig): Logger {
 async function run(values: Values): Promise<number> {
   const config = await configure(values);
   const logger = loggerFor(config);
+  const releaseStateDir = claimStateDir(config.stateDir);
   const parts = await createAgent(config, logger);
   logger.info(
     {
@@ -184,6 +186,7 @@ async function run(values: Values): Promise<number> {
     process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGHUP", onHangup);
   });
   await stopped;
+  releaseStateDir();
   // A sink's socket to a frozen endpoint, or a plugin's leaked timer, must not keep a stopped agent alive.
   setTimeout(() => process.exit(0), 500).unref();
   return 0;

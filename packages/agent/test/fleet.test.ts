@@ -8,7 +8,8 @@ const SECONDS = 30;
 
 test(`two agents on one data directory for ${SECONDS} s: both are in list.json throughout`, { timeout: (SECONDS + 30) * 1000 }, async () => {
   const dataDir = await tempDir("rm-fleet-");
-  const agents = ["alpha", "beta"].map((host) => startCli(["run", "--interval", "1", "--hostname", host, "--data-dir", dataDir]));
+  // One store, but each agent its own state directory (the default, <dataDir>/.spool, is claimed by one agent).
+  const agents = ["alpha", "beta"].map((host) => startCli(["run", "--interval", "1", "--hostname", host, "--data-dir", dataDir, "--state-dir", join(dataDir, `.state-${host}`)]));
   const listPath = join(dataDir, "list.json");
   const read = async () => JSON.parse(await readFile(listPath, "utf8")) as Record<string, string>;
   await waitFor(async () => ((l) => (l.alpha && l.beta ? true : undefined))(await read()), 5000, "both hosts in list.json");
