@@ -53,7 +53,7 @@ const POLL_MS = Number(values["poll-ms"]);
 const PRICE = { putPer1000: 0.005, getPer1000: 0.0004, asOf: "2026", region: "us-east-1" };
 const MONTH_S = 730 * 3600; // AWS bills a month as 730 hours
 
-Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "fleet-bench", AWS_EC2_METADATA_DISABLED: "true" });
+Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "fleet-bench", AWS_EC2_METADATA_DISABLED: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
 
 function parseFleet(spec, index) {
   const [hosts, interval, refresh, seconds, phase = 0, ramp = 10, warmup = ramp + 10] = spec.split(":").map(Number);
@@ -122,7 +122,7 @@ function startWorkers(server, fleet, stateRoot) {
   const count = Math.min(WORKERS, fleet.hosts);
   const watcher = watchList(server, fleet);
   const workers = Array.from({ length: count }, (_, index) => {
-    const child = fork(AGENTS, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--max-old-space-size=4096", "--disable-warning=NodeVersionSupportWarning"] });
+    const child = fork(AGENTS, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--max-old-space-size=4096"] });
     child.send({
       endpoint: server.endpoint,
       bucket: BUCKET,
