@@ -88,14 +88,6 @@ function asPromise(tap: AnyTap): (...args: unknown[]) => Promise<unknown> {
   return async (...args) => fn(...args);
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -103,7 +95,32 @@ function errorText(error: unknown): string {
 /** The state of one tick, passed as the `collect` hook's argument. */
 class TickSample implements Sample {
   readonly fragments = new Map<number, Record<string, unknown>>();
+  private readonly deadlines = new Map<number, { expired: Promise<never>; timer: NodeJS.Timeout }>();
   constructor(readonly time: Date) {}
+
+  /**
+   * Rejects `ms` after the collectors started. Collectors run in parallel and start together, so those with the
+   * same timeout share one timer: at 1 Hz a timer per collector cost more than some collectors' own reads.
+   */
+  deadline(ms: number): Promise<never> {
+    let deadline = this.deadlines.get(ms);
+    if (!deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+      });
+      expired.catch(() => undefined); // only the collectors still running when it fires need to hear it
+      deadline = { expired, timer: timer as NodeJS.Timeout };
+      this.deadlines.set(ms, deadline);
+    }
+    return deadline.expired;
+  }
+
+  /** Every collector answered or timed out: no timer outlives the tick. */
+  finish(): void {
+    for (const { timer } of this.deadlines.values()) clearTimeout(timer);
+  }
+
   merge(): void {
     throw new Error("merge() on the tick itself: use the sample passed to your collect tap");
   }
@@ -184,7 +201,11 @@ export class Runtime {
   /** Runs `collect` and `document` for the slot and validates the result; undefined if it is invalid. */
   async collect(time: Date): Promise<MetricsDocument | undefined> {
     const tick = new TickSample(time);
-    await this.hooks.collect.promise(tick);
+    try {
+      await this.hooks.collect.promise(tick);
+    } finally {
+      tick.finish();
+    }
     const document = this.assemble(tick);
     for (const index of tick.fragments.keys()) this.recordSuccess(this.plugins[index] as LoadedPlugin);
     return document;
@@ -283,7 +304,7 @@ export class Runtime {
       let open = true;
       const sample: Sample = { time: tick.time, merge: (part) => void (open && deepMerge(fragment, part)) };
       try {
-        await withTimeout(run(sample), plugin.timeoutMs);
+        await Promise.race([run(sample), tick.deadline(plugin.timeoutMs)]);
         const problems = plugin.validateFragment?.(fragment) === false ? formatErrors(plugin.validateFragment.errors) : [];
         if (problems.length > 0) throw new Error(`fragment failed its schema: ${problems.join("; ")}`);
         // Counted as a success once the document is assembled: the fragment may still break it.
