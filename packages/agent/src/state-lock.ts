@@ -1,9 +1,17 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "@resourcemonitor/runtime";
 import { isRunning } from "./status.js";
 
 export const LOCK_FILE = "agent.pid";
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** The pid in the lock file, when that process is alive and is an agent (a pid reused after a reboot is not). */
 function holder(lock: string): number | undefined {
@@ -33,12 +41,16 @@ export function claimStateDir(stateDir: string): () => void {
     mkdirSync(stateDir, { recursive: true });
     writeFileSync(lock, mine, { flag: "wx" });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return () => undefined;
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST" || !isFile(lock)) return () => undefined;
     const pid = holder(lock);
     if (pid !== undefined) {
       throw new ConfigError(`another resourcemonitor (pid ${pid}) is using the state directory ${stateDir}: give each agent its own (stateDir, --state-dir or RESOURCEMONITOR_STATE_DIR), or stop the other one`);
     }
-    writeFileSync(lock, mine); // left by an agent that crashed
+    try {
+      writeFileSync(lock, mine); // left by an agent that crashed
+    } catch {
+      return () => undefined;
+    }
   }
   return () => {
     try {

@@ -1,7 +1,9 @@
 // Crash, frozen endpoint at shutdown, and an unwritable state directory, against the local S3 server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { sleep, waitFor } from "./cli-helpers.js";
 import { agentConfig, gaps, getObject, historySeconds, listKeys, readStatusFile, startAgent, startServer, waitDrained } from "./delivery-helpers.js";
@@ -94,32 +96,57 @@ test("shutdown with a frozen endpoint: exits 0 within the flush deadline, the un
   }
 });
 
-test("a state directory that cannot be written: clear errors, the agent keeps sampling and delivers what it can", { timeout: 60_000 }, async () => {
-  const server = await startServer();
-  const host = "readonly-host";
-  const { cwd, stateDir } = await agentConfig(server, host);
-  // A file where the directory should be: fails for root too, as a read-only or full file system would.
-  await writeFile(stateDir, "not a directory");
-  const agent = startAgent(cwd);
-  try {
-    await waitFor(async () => ((await listKeys(server, `history/${host}/`)).length >= 2 ? true : undefined), 15_000, "the first uploads");
-    await server.setFault("refuse");
-    await sleep(4000);
-    await server.setFault("none");
-    await waitFor(async () => (/sink s3 recovered after/.test(agent.stderr()) ? true : undefined), 20_000, "recovery");
-    await sleep(1500);
-    agent.child.kill("SIGTERM");
-    const { code, stderr } = await agent.done;
-    assert.equal(code, 0, stderr.slice(-2000));
-    assert.match(stderr, /cannot write the status file in .*state: (ENOTDIR|EEXIST).*Fix: make stateDir writable/);
-    assert.match(stderr, /spool cannot write .*s3: .*ENOTDIR.*keeping up to 10000 unsent samples in memory instead \(lost if the agent stops\)\. Fix:/);
-    assert.equal((stderr.match(/spool cannot write/g) ?? []).length, 1, "said once, not every tick");
-    const seconds = await historyOf(server, host);
-    assert.deepEqual(gaps(seconds), [], "the outage's samples were kept in memory and delivered");
-    await latestIsNewest(server, host, seconds);
-    assert.equal(await readFile(stateDir, "utf8"), "not a directory");
-  } finally {
-    agent.child.kill("SIGKILL");
-    await server.close();
-  }
-});
+const execFileAsync = promisify(execFile);
+
+/** Two ways a state directory cannot be written that hold for root too (the tests run as root in CI). */
+const UNWRITABLE = [
+  {
+    kind: "a file where the directory should be",
+    code: "ENOTDIR|EEXIST",
+    make: (stateDir: string) => writeFile(stateDir, "not a directory"),
+    check: async (stateDir: string) => assert.equal(await readFile(stateDir, "utf8"), "not a directory"),
+    undo: async () => undefined,
+  },
+  {
+    kind: "a read-only directory (immutable: chattr +i)",
+    code: "EPERM|EACCES|EROFS",
+    make: async (stateDir: string) => {
+      await mkdir(stateDir);
+      await execFileAsync("chattr", ["+i", stateDir]);
+    },
+    check: async (stateDir: string) => assert.deepEqual(await readdir(stateDir), [], "nothing could be written there"),
+    undo: (stateDir: string) => execFileAsync("chattr", ["-i", stateDir]).then(() => undefined, () => undefined),
+  },
+];
+
+for (const { kind, code, make, check, undo } of UNWRITABLE) {
+  test(`a state directory that cannot be written (${kind}): clear errors, the agent keeps sampling and delivers what it can`, { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    const host = "readonly-host";
+    const { cwd, stateDir } = await agentConfig(server, host);
+    await make(stateDir);
+    const agent = startAgent(cwd);
+    try {
+      await waitFor(async () => ((await listKeys(server, `history/${host}/`)).length >= 2 ? true : undefined), 15_000, "the first uploads");
+      await server.setFault("refuse");
+      await sleep(4000);
+      await server.setFault("none");
+      await waitFor(async () => (/sink s3 recovered after/.test(agent.stderr()) ? true : undefined), 20_000, "recovery");
+      await sleep(1500);
+      agent.child.kill("SIGTERM");
+      const { code: exitCode, stderr } = await agent.done;
+      assert.equal(exitCode, 0, stderr.slice(-2000));
+      assert.match(stderr, new RegExp(`cannot write the status file in .*state: (${code}).*Fix: make stateDir writable`));
+      assert.match(stderr, new RegExp(`spool cannot write .*s3: .*(${code}).*keeping up to 10000 unsent samples in memory instead \\(lost if the agent stops\\)\\. Fix:`));
+      assert.equal((stderr.match(/spool cannot write/g) ?? []).length, 1, "said once, not every tick");
+      const seconds = await historyOf(server, host);
+      assert.deepEqual(gaps(seconds), [], "the outage's samples were kept in memory and delivered");
+      await latestIsNewest(server, host, seconds);
+      await check(stateDir);
+    } finally {
+      agent.child.kill("SIGKILL");
+      await undo(stateDir);
+      await server.close();
+    }
+  });
+}
