@@ -21,7 +21,14 @@ async function latestIsNewest(server: Awaited<ReturnType<typeof startServer>>, h
   assert.equal(Date.parse(latest.timestamp) / 1000, Math.max(...seconds), "latest is the newest sample");
 }
 
-test("kill -9 in the middle of an outage, then a restart: no gap but the seconds the agent was down, nothing twice", { timeout: 120_000 }, async () => {
+// The outage of outage.test.ts at its real durations: connections refused for 60 s (the agent killed with -9 half-way
+// and restarted 2 s later), then 503 for 30 s.
+const REFUSE_S = 60;
+const KILL_AFTER_S = 30;
+const DOWN_S = 2;
+const SLOWDOWN_S = 30;
+
+test(`kill -9 ${KILL_AFTER_S} s into a ${REFUSE_S} s outage, then a restart and ${SLOWDOWN_S} s of 503: no gap but the seconds the agent was down, nothing twice`, { timeout: (REFUSE_S + SLOWDOWN_S + 90) * 1000 }, async () => {
   const server = await startServer();
   const host = "crash-host";
   const { cwd, stateDir } = await agentConfig(server, host);
@@ -30,20 +37,20 @@ test("kill -9 in the middle of an outage, then a restart: no gap but the seconds
     await waitFor(async () => ((await listKeys(server, `history/${host}/`)).length >= 2 ? true : undefined), 15_000, "the first uploads");
     const outageStart = nowSecond();
     await server.setFault("refuse");
-    await sleep(8000);
+    await sleep(KILL_AFTER_S * 1000);
     agent.child.kill("SIGKILL");
     await agent.done;
     const killedAt = nowSecond();
     const segments = (await readdir(join(stateDir, "s3"))).filter((name) => name.endsWith(".seg"));
     assert.ok(segments.length > 0, "the spool is on disk");
-    await sleep(2000);
+    await sleep(DOWN_S * 1000);
     const restartedAt = nowSecond();
     agent = startAgent(cwd);
-    await sleep(6000);
+    await sleep((REFUSE_S - KILL_AFTER_S - DOWN_S) * 1000);
     await server.setFault("slowdown");
-    await sleep(6000);
+    await sleep(SLOWDOWN_S * 1000);
     await server.setFault("none");
-    await waitDrained(stateDir, 30_000);
+    await waitDrained(stateDir, 60_000);
     await sleep(1200);
     agent.child.kill("SIGTERM");
     const { code, stderr } = await agent.done;
