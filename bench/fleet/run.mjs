@@ -10,8 +10,7 @@
 // Without --fleet: the matrix in BENCHMARKS.md.
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -250,6 +249,7 @@ async function runFleets(server, fleets) {
     results.push({ run, total: combine(reports), watch });
   }
   await warm;
+  await rm(stateRoot, { recursive: true, force: true });
   const measuredS = fleets[0].seconds - fleets[0].warmupS;
   const cpu = {
     serverAndPollerCores: (atEnd.cpu.user + atEnd.cpu.system - atWarmup.cpu.user - atWarmup.cpu.system) / 1e6 / measuredS,
