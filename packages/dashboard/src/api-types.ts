@@ -11,7 +11,21 @@ export interface GpuSummary {
   powerWatts: number | null;
 }
 
-export interface HostSummary {
+/** The figures a summary takes from one document; null where the document lacks them. */
+export interface MetricFigures {
+  cpuPercent: number | null;
+  frequencyMhz: number | null;
+  memoryPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+  swapPercent: number | null;
+  swapUsedBytes: number | null;
+  swapTotalBytes: number | null;
+  /** One entry per GPU; empty when the document has no GPU ("none" on the page). */
+  gpus: GpuSummary[];
+}
+
+export interface HostSummary extends MetricFigures {
   host: string;
   /** The later of the host's list.json entry and its latest document's timestamp; null when neither is known. */
   lastSeen: string | null;
@@ -22,19 +36,9 @@ export interface HostSummary {
   inList: boolean;
   /** The latest document's `timestamp`, null when there is no readable latest document. */
   timestamp: string | null;
-  cpuPercent: number | null;
   coreCount: number | null;
-  frequencyMhz: number | null;
-  memoryPercent: number | null;
-  memoryUsedBytes: number | null;
-  memoryTotalBytes: number | null;
-  swapPercent: number | null;
-  swapUsedBytes: number | null;
-  swapTotalBytes: number | null;
   /** The hottest CPU sensor; null when the document has no sensor ("none" on the page). */
   hottestCpu: { sensor: string; celsius: number } | null;
-  /** One entry per GPU; empty when the document has no GPU ("none" on the page). */
-  gpus: GpuSummary[];
   /** Why the latest document could not be used, when it could not. */
   problem?: string;
 }

@@ -1,22 +1,13 @@
-import type { GpuSummary } from "./api-types.js";
+import type { GpuSummary, MetricFigures } from "./api-types.js";
 
 /** What the dashboard reads from one document; fields the document lacks are null, sections it lacks empty. */
-export interface DocumentSummary {
+export interface DocumentSummary extends MetricFigures {
   timestamp: string | null;
   /** The document has a `cpu` object. */
   hasCpu: boolean;
-  cpuPercent: number | null;
   perCore: (number | null)[];
-  frequencyMhz: number | null;
   hasMemory: boolean;
-  memoryPercent: number | null;
-  memoryUsedBytes: number | null;
-  memoryTotalBytes: number | null;
-  swapPercent: number | null;
-  swapUsedBytes: number | null;
-  swapTotalBytes: number | null;
   temperatures: { sensor: string; celsius: number | null }[];
-  gpus: GpuSummary[];
 }
 
 type Json = Record<string, unknown>;
