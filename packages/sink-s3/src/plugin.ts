@@ -16,7 +16,7 @@ import {
   type WrittenTick,
 } from "@resourcemonitor/layout";
 import { OPTIONS_SCHEMA, resolveOptions, type ResolvedS3Options, type S3SinkOptions } from "./options.js";
-import { createS3Store } from "./s3-store.js";
+import { createS3Store, type S3ObjectStore } from "./s3-store.js";
 
 const PLUGIN_NAME = "s3";
 
@@ -49,7 +49,7 @@ export async function honoursConditionalWrites(store: ObjectStore, key: string, 
 class S3Sink {
   private resolved: ResolvedS3Options | undefined;
   private client: S3Client | undefined;
-  private store: ObjectStore | undefined;
+  private store: S3ObjectStore | undefined;
   private writer: SampleWriter | undefined;
 
   constructor(private readonly options: S3SinkOptions, private readonly settings: Settings, private readonly logger: Logger) {}
@@ -75,6 +75,7 @@ class S3Sink {
   }
 
   stop(): void {
+    this.store?.destroy();
     this.client?.destroy();
   }
 
