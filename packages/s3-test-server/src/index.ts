@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { buildApp } from "fauxqs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { checkPayloadHash, checkSignature } from "./sigv4.js";
 
 interface FauxObject {
   key: string;
@@ -100,12 +101,21 @@ export interface S3ServerOptions {
   buckets?: string[];
   /** Keep every request's method, URL and headers for `requests()` (default true). */
   recordRequests?: boolean;
+  /**
+   * Check every request's SigV4 signature (and a PUT body's `x-amz-content-sha256`) against these
+   * credentials, access key id → secret access key, answering S3's 403 / 400 when it does not hold.
+   * Default: none, any request is served.
+   */
+  signatures?: Readonly<Record<string, string>>;
 }
 
 /** One request as the server received it. `key` is `undefined` for bucket-level requests. */
 export interface RecordedRequest {
   method: string;
+  /** Path-style (`/bucket/key?query`), also for a virtual-hosted-style request. */
   url: string;
+  /** The request target as received: without the bucket for a virtual-hosted-style request. */
+  rawUrl: string;
   bucket: string | undefined;
   key: string | undefined;
   headers: Record<string, string | string[] | undefined>;
@@ -127,6 +137,8 @@ export interface S3TestServer {
   /** Content type and `x-amz-meta-*` of a stored object, or `undefined` when there is none. */
   objectInfo(bucket: string, key: string): { etag: string; contentType: string; metadata: Record<string, string> } | undefined;
   setConditional(on: boolean): void;
+  /** Turns signature checks on (with these credentials) or off (`undefined`). */
+  setSignatures(secrets: Readonly<Record<string, string>> | undefined): void;
   setLatency(latencyMs: [number, number] | undefined): void;
   setFault(kind: FaultKind, options?: FaultOptions): Promise<void>;
   counts(): RequestCounts;
@@ -170,7 +182,7 @@ function parsePath(url: string): { bucket: string | undefined; key: string | und
 }
 
 function record(request: FastifyRequest): RecordedRequest {
-  return { method: request.method, url: request.url, ...parsePath(request.url), headers: { ...request.headers } };
+  return { method: request.method, url: request.url, rawUrl: request.originalUrl, ...parsePath(request.url), headers: { ...request.headers } };
 }
 
 const unquote = (etag: string) => etag.replace(/^W\//, "").replace(/^"|"$/g, "");
@@ -216,6 +228,7 @@ async function buildWithStore(s3Store: FauxS3Store): Promise<{ app: App }> {
 
 class FaultyServer {
   private conditional: boolean;
+  private signatures: Readonly<Record<string, string>> | undefined;
   private latencyMs: [number, number] | undefined;
   private fault: { kind: FaultKind; options: FaultOptions } = { kind: "none", options: {} };
   private readonly sockets = new Set<Socket>();
@@ -229,6 +242,7 @@ class FaultyServer {
 
   constructor(private readonly app: App, private readonly store: FauxS3Store, private readonly options: S3ServerOptions) {
     this.conditional = options.conditional ?? true;
+    this.signatures = options.signatures;
     this.latencyMs = options.latencyMs;
     app.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
@@ -251,6 +265,7 @@ class FaultyServer {
       createBucket: (name) => this.store.createBucket(name),
       objectInfo: (bucket, key) => this.objectInfo(bucket, key),
       setConditional: (on) => void (this.conditional = on),
+      setSignatures: (secrets) => void (this.signatures = secrets),
       setLatency: (latencyMs) => void (this.latencyMs = latencyMs),
       setFault: (kind, options = {}) => this.setFault(kind, options),
       counts: () => ({ byMethod: { ...this.byMethod }, total: this.total, bytesIn: this.bytesIn }),
@@ -324,8 +339,14 @@ class FaultyServer {
       case "error":
         return sendError(reply, this.fault.options.error ?? SLOW_DOWN, request.url);
       default:
-        return undefined;
+        return this.checkSignature(seen, reply);
     }
+  }
+
+  private checkSignature(seen: RecordedRequest, reply: FastifyReply): FastifyReply | undefined {
+    if (!this.signatures) return undefined;
+    const failure = checkSignature({ method: seen.method, rawUrl: seen.rawUrl, headers: seen.headers }, this.signatures);
+    return failure && sendError(reply, failure, seen.url);
   }
 
   private count(seen: RecordedRequest): void {
@@ -341,6 +362,8 @@ class FaultyServer {
    * the write it guards are one step to other writers of the key, as on S3.
    */
   private async preHandler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const payloadFailure = this.signatures && checkPayloadHash(request.headers, Buffer.isBuffer(request.body) ? request.body : undefined);
+    if (payloadFailure) return sendError(reply, payloadFailure, request.url);
     const { bucket, key } = parsePath(request.url);
     if (request.method !== "PUT" || bucket === undefined || key === undefined || request.headers["x-amz-copy-source"] || !this.conditional) return undefined;
     if (request.url.includes("uploadId=")) return undefined;

@@ -143,3 +143,56 @@ describe("startS3Server", () => {
     assert.ok(Date.now() - started >= 115, `took ${Date.now() - started} ms`);
   });
 });
+
+describe("signature checks", () => {
+  let server: S3TestServer;
+  before(async () => {
+    server = await startS3Server({ buckets: [BUCKET], signatures: { test: "test" } });
+  });
+  after(() => server.close());
+
+  const signedBy = (accessKeyId: string, secretAccessKey: string) =>
+    new S3Client({ endpoint: server.endpoint, region: "eu-west-1", forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId, secretAccessKey } });
+
+  /** A PutObject changed by `tamper` after the SDK signed it. */
+  function tamperedPut(s3: S3Client, tamper: (request: { headers: Record<string, string>; body: unknown }) => void) {
+    const command = new PutObjectCommand({ Bucket: BUCKET, Key: "tampered.json", Body: "{}", ContentType: "application/json" });
+    const middleware = (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => {
+      tamper(args.request as { headers: Record<string, string>; body: unknown });
+      return next(args);
+    };
+    command.middlewareStack.addRelativeTo(
+      middleware as unknown as Parameters<typeof command.middlewareStack.addRelativeTo>[0],
+      { relation: "after", toMiddleware: "httpSigningMiddleware", name: "tamperAfterSigning" },
+    );
+    return s3.send(command);
+  }
+
+  it("serves requests signed with a known key, keys needing URI encoding included", async () => {
+    const s3 = signedBy("test", "test");
+    const key = "a b/ü+&'()!*~=?.json";
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "{}", ContentType: "application/json" }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    assert.equal(await got.Body?.transformToString(), "{}");
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "a b/", StartAfter: "a b/ ", MaxKeys: 5 }));
+    assert.deepEqual(listed.Contents?.map((object) => object.Key), [key]);
+    s3.destroy();
+  });
+
+  it("answers S3's errors to a wrong secret, an unknown key, an unsigned request and a changed request", async () => {
+    const wrongSecret = signedBy("test", "other");
+    const unknownKey = signedBy("AKIAUNKNOWN", "test");
+    const right = signedBy("test", "test");
+    const codeOf = (work: Promise<unknown>) => work.then(() => "served", (error: Error) => error.name);
+    assert.equal(await codeOf(put(wrongSecret, "x.json", "{}")), "SignatureDoesNotMatch");
+    assert.equal(await codeOf(put(unknownKey, "x.json", "{}")), "InvalidAccessKeyId");
+    assert.equal((await fetch(`${server.endpoint}/${BUCKET}/x.json`)).status, 403);
+    assert.equal(await codeOf(tamperedPut(right, (request) => void (request.headers["content-type"] = "text/plain"))), "SignatureDoesNotMatch");
+    assert.equal(await codeOf(tamperedPut(right, (request) => void (request.body = "[]"))), "XAmzContentSHA256Mismatch");
+    assert.equal(server.objectInfo(BUCKET, "x.json"), undefined);
+    assert.equal(server.objectInfo(BUCKET, "tampered.json"), undefined);
+    server.setSignatures(undefined);
+    assert.equal(await codeOf(put(wrongSecret, "x.json", "{}")), "served", "checks off: any request is served");
+    for (const s3 of [wrongSecret, unknownKey, right]) s3.destroy();
+  });
+});

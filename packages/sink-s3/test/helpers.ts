@@ -16,8 +16,11 @@ export function useTestCredentials(): void {
   for (const name of ["S3_BUCKET_NAME", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_FORCE_PATH_STYLE", "AWS_PROFILE"]) Reflect.deleteProperty(process.env, name);
 }
 
+/** Every credential these tests sign with: the server checks each request's signature against them. */
+export const SIGNING_KEYS = { AKIAIOSFODNN7EXAMPLE: SECRET, reader: "reader" };
+
 export async function startServer(options: S3ServerOptions = {}): Promise<S3TestServer> {
-  return startS3Server({ buckets: [BUCKET], ...options });
+  return startS3Server({ buckets: [BUCKET], signatures: SIGNING_KEYS, ...options });
 }
 
 /** An S3 client of the test's own, to read back what the sink wrote. */
