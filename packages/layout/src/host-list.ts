@@ -144,6 +144,11 @@ export interface UpdateHostListOptions {
    * can still drop the entry after the check; `ensureHostListed` on the next sample restores it.
    */
   verify?: boolean;
+  /**
+   * Leave list.json alone when the list just read already holds this host with an upload time at or after
+   * this (ms since the epoch): an agent restarted a moment ago need not rewrite its entry. Not for a corrupt list.
+   */
+  skipIfListedSince?: number;
 }
 
 export interface HostListUpdate extends HostListMerge {
@@ -152,6 +157,8 @@ export interface HostListUpdate extends HostListMerge {
   attempts: number;
   /** Keys under which unreadable list.json texts were kept before the list was rebuilt. */
   corruptCopies: string[];
+  /** False when `skipIfListedSince` found the entry fresh and nothing was written (`list` is then the list as read). */
+  written: boolean;
 }
 
 /** Thrown when other writers changed list.json between every read and write, `maxAttempts` times. */
@@ -183,13 +190,16 @@ async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, pref
  * growing pause. No concurrent writer's entry is lost. A corrupt list is first kept aside, then rebuilt.
  */
 export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
-  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false } = options;
+  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false, skipIfListedSince } = options;
   const key = listKey(prefix);
   const corruptCopies: string[] = [];
   const keptTexts = new Set<string>();
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     const current = await store.get(key);
     const merged = mergeHostList(current?.body, host, now, maxAgeMs);
+    if (skipIfListedSince !== undefined && current && !merged.corrupt && listedSince(current.body, host, skipIfListedSince)) {
+      return { ...merged, list: JSON.parse(current.body) as HostList, dropped: [], key, attempts: attempt, corruptCopies, written: false };
+    }
     if (merged.corrupt && current && !keptTexts.has(current.body)) {
       corruptCopies.push(await keepCorruptCopy(store, current.body, now, prefix, verify));
       keptTexts.add(current.body);
@@ -197,13 +207,19 @@ export async function updateHostList(store: ObjectStore, host: string, now: Date
     const condition = current ? { ifMatch: current.version } : { ifNoneMatch: "*" as const };
     try {
       await store.put(key, `${JSON.stringify(merged.list, null, 2)}\n`, { ...condition, contentType: JSON_CONTENT_TYPE });
-      if (!verify || (await listsHost(store, key, host))) return { ...merged, key, attempts: attempt, corruptCopies };
+      if (!verify || (await listsHost(store, key, host))) return { ...merged, key, attempts: attempt, corruptCopies, written: true };
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
     }
     if (attempt < maxAttempts) await sleep(backoffMs(attempt, baseDelayMs, maxDelayMs));
   }
   throw new HostListConflictError(key, maxAttempts);
+}
+
+/** Whether the list text holds `host` with an upload time at or after `since` (and not a day past it: garbage). */
+function listedSince(text: string, host: string, since: number): boolean {
+  const time = readHostList(text)?.hosts.get(host);
+  return time !== undefined && time >= since && time - since <= HOST_LIST_MAX_FUTURE_MS;
 }
 
 async function listsHost(store: ObjectStore, key: string, host: string): Promise<boolean> {

@@ -30,4 +30,6 @@ export {
 } from "./host-list.js";
 export type { HostList, HostListLogger, HostListReading, HostListMerge, HostListUpdate, UpdateHostListOptions } from "./host-list.js";
 export { writeSample, createSampleWriter, latestModeFor } from "./write-sample.js";
+export { NODE_TIMERS } from "./host-list-keeper.js";
+export type { RefreshTimers } from "./host-list-keeper.js";
 export type { SampleDocument, WriteSampleOptions, WrittenSample, SampleWriter, SampleWriterOptions, WrittenTick, LatestMode } from "./write-sample.js";

@@ -1,5 +1,6 @@
 import { validateHostname } from "./hostname.js";
-import { ensureHostListed, MAX_COLLISION_ATTEMPTS, updateHostList, type HostListUpdate, type UpdateHostListOptions } from "./host-list.js";
+import { MAX_COLLISION_ATTEMPTS, updateHostList, type HostListLogger, type HostListUpdate, type UpdateHostListOptions } from "./host-list.js";
+import { HostListKeeper, type RefreshTimers } from "./host-list-keeper.js";
 import { historyKey, latestKey } from "./keys.js";
 import { createIfAbsent, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
 
@@ -97,53 +98,69 @@ export async function writeSample(store: ObjectStore, document: SampleDocument, 
   return { historyKey: history.key, latestKey: latest, historyExisted: history.existed, hostList };
 }
 
-export interface SampleWriterOptions extends Omit<UpdateHostListOptions, "verify"> {
+export interface SampleWriterOptions extends Omit<UpdateHostListOptions, "verify" | "skipIfListedSince"> {
   /**
-   * Refresh this host's list.json entry at most this often, in milliseconds; 0 (default) refreshes it with every
-   * sample, as the original agent does. Must stay well under the 5-minute expiry.
+   * 0 (default): list.json is updated in every upload, as the original agent does. Otherwise this host's entry
+   * is refreshed in the background about this often, in milliseconds (a random time in the last `listJitterMs`
+   * of the period; at most the expiry less a minute), and the first listing happens in the upload.
    */
   listRefreshMs?: number;
+  /** How much before the period is over a refresh may happen, at random (default a quarter of `listRefreshMs`). */
+  listJitterMs?: number;
   /**
    * The store ignores conditional writes: history keys are checked before they are written, list.json is read
    * back after each write, and between refreshes each sample checks that this host's entry is still listed.
    */
   verifyWrites?: boolean;
+  /** Where background list.json updates and "list.json not updated" / "listed again" go (once per change). */
+  logger?: HostListLogger;
+  /** For tests: the timers, clock and random numbers refreshes are scheduled with. */
+  timers?: RefreshTimers;
+  clock?: () => number;
+  random?: () => number;
 }
 
 /** What one sample wrote; `hostList` is `undefined` when list.json was not written this time. */
 export interface WrittenTick extends Omit<WrittenSample, "hostList"> {
+  /** This upload's list.json update, or a background refresh's not reported before. */
   hostList: HostListUpdate | undefined;
+  /**
+   * list.json could not be updated in this upload (every compare-and-swap lost to other hosts). The sample is
+   * stored all the same (history and `<host>.json`); the next upload or refresh tries list.json again.
+   */
+  listError: Error | undefined;
 }
 
 export interface SampleWriter {
   /** `latest` as in writeSample: pass `latestModeFor(delivery)` from the emit hook. */
   write(document: SampleDocument, json: string, now?: Date, latest?: LatestMode): Promise<WrittenTick>;
+  /** Resolves once no background list.json refresh is under way. */
+  idle(): Promise<void>;
+  /** Stops the background list.json refreshes (waits for one under way). */
+  close(): Promise<void>;
 }
 
 /**
  * `writeSample` for a long-running sink: the same keys and list.json rules, plus a list.json refresh period
- * (a fleet at 1 s intervals need not rewrite it every second) and read-after-write verification for stores
- * that ignore conditional writes.
+ * (a fleet need not rewrite it with every sample), list.json conflicts that never fail a stored sample, and
+ * read-after-write verification for stores that ignore conditional writes.
  */
 export function createSampleWriter(store: ObjectStore, options: SampleWriterOptions = {}): SampleWriter {
-  const { listRefreshMs = 0, verifyWrites: verify = false, ...listOptions } = options;
+  const { listRefreshMs = 0, listJitterMs, verifyWrites: verify = false, ...listOptions } = options;
   const prefix = options.prefix ?? "";
-  const hostListOptions = { ...listOptions, verify };
-  let lastRefresh = Number.NEGATIVE_INFINITY;
-  const refreshList = async (host: string, now: Date): Promise<HostListUpdate | undefined> => {
-    if (now.getTime() - lastRefresh < listRefreshMs) return verify ? ensureHostListed(store, host, now, hostListOptions) : undefined;
-    const update = await updateHostList(store, host, now, hostListOptions);
-    lastRefresh = now.getTime();
-    return update;
-  };
+  const keeper = new HostListKeeper(store, { ...listOptions, verify, refreshMs: listRefreshMs, jitterMs: listJitterMs });
   return {
     async write(document, json, now = new Date(), mode = "always") {
       const host = validateHostname(document.hostname);
       const time = sampleTime(document);
       const history = await putHistory(store, host, time, json, prefix, verify);
       const latest = latestKey(host, prefix);
-      const hostList = (await putLatest(store, latest, json, time, mode)) ? await refreshList(host, now) : undefined;
-      return { historyKey: history.key, latestKey: latest, historyExisted: history.existed, hostList };
+      const written = { historyKey: history.key, latestKey: latest, historyExisted: history.existed };
+      if (!(await putLatest(store, latest, json, time, mode))) return { ...written, hostList: undefined, listError: undefined };
+      const listing = await keeper.uploaded(host, now);
+      return { ...written, hostList: listing.update, listError: listing.error };
     },
+    idle: () => keeper.idle(),
+    close: () => keeper.close(),
   };
 }

@@ -210,3 +210,38 @@ test("readHostList keeps every valid name whatever its age; legacy names carry n
   assert.equal(readHostList("{not json"), undefined);
   assert.equal(readHostList("[1, 2]")?.hosts.size, 0, "an array without names is an empty legacy list");
 });
+
+test("skipIfListedSince: an entry of this host at or after that time is left as it is, nothing written", async () => {
+  const store = new MemoryStore();
+  await store.put("list.json", JSON.stringify({ me: "2025-08-05T14:30:00Z", other: "2025-08-05T14:29:00Z" }));
+  const since = Date.parse("2025-08-05T14:30:00Z");
+  const update = await updateHostList(store, "me", NOW, { skipIfListedSince: since });
+  assert.equal(update.written, false);
+  assert.equal(update.list.me, "2025-08-05T14:30:00Z");
+  assert.deepEqual(store.calls, { get: 1, put: 1 }, "only the set-up's put");
+  const older = await updateHostList(store, "me", NOW, { skipIfListedSince: since + 1000 });
+  assert.equal(older.written, true);
+  assert.equal(JSON.parse((await store.get("list.json"))?.body ?? "").me, "2025-08-05T14:30:22Z");
+});
+
+test("skipIfListedSince never skips a legacy or corrupt list: it is converted or kept aside as always", async () => {
+  const since = Date.parse("2025-08-05T14:00:00Z");
+  const legacy = new MemoryStore();
+  await legacy.put("list.json", JSON.stringify(["me", "other"]));
+  const converted = await updateHostList(legacy, "me", NOW, { skipIfListedSince: since });
+  assert.equal(converted.written, true);
+  assert.equal(converted.legacy, true);
+  const corrupt = new MemoryStore();
+  await corrupt.put("list.json", '{"me": "2025-08-05T14:30:00Z", "oth');
+  const rebuilt = await updateHostList(corrupt, "me", NOW, { skipIfListedSince: since });
+  assert.equal(rebuilt.written, true);
+  assert.equal(rebuilt.corruptCopies.length, 1);
+});
+
+test("skipIfListedSince: an entry a day or more past that time is garbage and gets rewritten", async () => {
+  const store = new MemoryStore();
+  await store.put("list.json", JSON.stringify({ me: "2025-08-07T14:30:00Z" }));
+  const update = await updateHostList(store, "me", NOW, { skipIfListedSince: Date.parse("2025-08-05T14:30:00Z") });
+  assert.equal(update.written, true);
+  assert.equal(update.list.me, "2025-08-05T14:30:22Z");
+});
