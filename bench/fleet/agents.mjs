@@ -1,12 +1,13 @@
 // Child process of bench/fleet/run.mjs: hosts many agent pipelines (Runtime + synthetic collectors with the real
 // plugins' fragment schemas + the s3 sink + the wall-clock Scheduler, as `resourcemonitor run` wires them) and
-// measures them without changing them: every S3 request is counted by kind and outcome at S3Client.send (the real
-// request still goes out), every sink write is timed at the emit tap.
+// measures them without changing them: every S3 request is counted by kind and outcome at node:http's request()
+// (the real request still goes out), every sink write is timed at the emit tap.
 // Messages to the parent (IPC): { live: host, at } once a host's <host>.json was first stored; { done: stats } at the end.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { S3Client } from "@aws-sdk/client-s3";
+import http from "node:http";
+import { syncBuiltinESMExports } from "node:module";
 import { createLogger, definePlugin, Runtime, RUNTIME_API_VERSION, Scheduler } from "../../packages/runtime/dist/src/index.js";
 import s3Sink from "../../packages/sink-s3/dist/src/index.js";
 import cpuPlugin from "../../packages/plugin-cpu/dist/src/index.js";
@@ -85,60 +86,87 @@ const COLLECTORS = [
   }),
 ];
 
-// ---- request counting at the SDK's send: kind of key, command, outcome
+// ---- request counting at node:http's request(), under whatever the sink sends with (the AWS SDK's handler or its
+// own signed requests): kind of key, method, outcome. Each sink has its own keep-alive agent (one per S3 client
+// and transport), which tells the hosts apart; a host's agents are learned from its first <host>.json PUT.
 const requests = new Map(); // "PUT history ok" -> n
-let sdkRetries = 0;
+const sdkRetries = 0; // retries are counted as the requests they are
 const liveHosts = new Set();
-// Per host (each pipeline's sink has its own S3Client): when it became live and when its list.json writes succeeded.
-const hostOfClient = new WeakMap();
+const hostOfAgent = new WeakMap();
 const listWrites = new Map(); // host -> { live, last, worstGapMs }
-const isList = (key) => key === `${normalizedPrefix}list.json`;
+const listKeyPath = `${normalizedPrefix}list.json`;
+// Per agent: its last list.json PUT lost (412); when its current list.json update started (first GET).
+const lostRace = new WeakSet();
+const updateStarted = new WeakMap();
+let listRetries = 0;
+const listUpdateMs = [];
+const NO_AGENT = {};
 
-function kindOf(command) {
-  const key = command.input.Key ?? "";
-  const method = command.constructor.name.replace(/ObjectCommand$|Command$/, "").replace("Put", "PUT").replace("Get", "GET");
-  const what = isList(key) ? "list.json" : key.includes("/history/") || key.startsWith("history/") ? "history" : key.includes(".resourcemonitor/probe-") ? "probe" : key.endsWith(".json") ? "latest" : "other";
-  return `${method} ${what}`;
+function keyOf(path) {
+  const [pathname, query = ""] = path.split("?");
+  const key = decodeURIComponent(pathname.slice(`/${bucket}/`.length));
+  return { key: pathname.length <= bucket.length + 2 ? "" : key, query };
 }
 
-function outcomeOf(error) {
-  const status = error?.$metadata?.httpStatusCode;
+function kindOf(method, path) {
+  const { key, query } = keyOf(path);
+  if (key === "" && query.includes("list-type=2")) return { kind: "ListObjectsV2", key };
+  const what = key === listKeyPath ? "list.json" : key.includes("/history/") || key.startsWith("history/") ? "history" : key.includes(".resourcemonitor/probe-") ? "probe" : key.endsWith(".json") ? "latest" : "other";
+  return { kind: `${method} ${what}`, key };
+}
+
+function outcomeOf(status) {
+  if (status >= 200 && status < 300) return "ok";
   if (status === 412 || status === 409) return "conflict";
   if (status === 404) return "404";
-  return `error ${status ?? error?.code ?? error?.name}`;
+  return `error ${status}`;
 }
 
-const originalSend = S3Client.prototype.send;
-S3Client.prototype.send = async function send(command, ...rest) {
-  const kind = kindOf(command);
-  let outcome = "ok";
-  try {
-    const response = await originalSend.call(this, command, ...rest);
-    sdkRetries += Math.max(0, (response.$metadata?.attempts ?? 1) - 1);
-    if (kind === "PUT latest" && !liveHosts.has(command.input.Key)) {
-      const host = command.input.Key.slice(normalizedPrefix.length, -".json".length);
-      liveHosts.add(command.input.Key);
-      hostOfClient.set(this, host);
-      listWrites.set(host, { live: Date.now(), last: undefined, worstGapMs: 0 });
-      process.send({ live: host, at: Date.now() });
-    }
-    if (kind === "PUT list.json") {
-      const writes = listWrites.get(hostOfClient.get(this));
-      if (writes) {
-        writes.worstGapMs = Math.max(writes.worstGapMs, Date.now() - (writes.last ?? writes.live));
-        writes.last = Date.now();
-      }
-    }
-    return response;
-  } catch (error) {
-    outcome = outcomeOf(error);
-    sdkRetries += Math.max(0, (error?.$metadata?.attempts ?? 1) - 1);
-    throw error;
-  } finally {
-    const label = `${kind} ${outcome}`;
-    requests.set(label, (requests.get(label) ?? 0) + 1);
+function counted(kind, outcome) {
+  const label = `${kind} ${outcome}`;
+  requests.set(label, (requests.get(label) ?? 0) + 1);
+}
+
+function listReadStarts(agent) {
+  // A read of list.json right after this host lost a compare-and-swap is a retry of the same update.
+  if (lostRace.has(agent)) listRetries += 1;
+  else updateStarted.set(agent, performance.now());
+  lostRace.delete(agent);
+}
+
+function answered(kind, key, outcome, agent) {
+  counted(kind, outcome);
+  if (kind === "PUT latest" && outcome === "ok" && !liveHosts.has(key)) {
+    const host = key.slice(normalizedPrefix.length, -".json".length);
+    liveHosts.add(key);
+    listWrites.set(host, { live: Date.now(), last: undefined, worstGapMs: 0 });
+    process.send({ live: host, at: Date.now() });
   }
+  if (kind === "PUT latest" && outcome === "ok") hostOfAgent.set(agent, key.slice(normalizedPrefix.length, -".json".length));
+  if (kind !== "PUT list.json") return;
+  if (outcome === "conflict") return void lostRace.add(agent);
+  if (outcome !== "ok") return;
+  const writes = listWrites.get(hostOfAgent.get(agent));
+  if (writes) {
+    writes.worstGapMs = Math.max(writes.worstGapMs, Date.now() - (writes.last ?? writes.live));
+    writes.last = Date.now();
+  }
+  const started = updateStarted.get(agent);
+  if (started !== undefined) listUpdateMs.push(performance.now() - started);
+  updateStarted.delete(agent);
+}
+
+const originalRequest = http.request;
+http.request = function request(...args) {
+  const outgoing = originalRequest.apply(this, args);
+  const { kind, key } = kindOf(outgoing.method, outgoing.path);
+  const agent = outgoing.agent || NO_AGENT;
+  if (kind === "GET list.json") listReadStarts(agent);
+  outgoing.once("response", (response) => answered(kind, key, outcomeOf(response.statusCode), agent));
+  outgoing.once("error", (error) => counted(kind, `error ${error.code ?? error.name}`));
+  return outgoing;
 };
+syncBuiltinESMExports();
 
 // ---- the s3 sink with each write timed; the sink itself is unchanged
 const writeMs = { live: [], replay: [] };
@@ -205,7 +233,7 @@ async function runHost(host, startDelayMs, until) {
 
 // Counters are also kept from the end of the warm-up (start-up probes, first list.json writes and ramp left out).
 const skipped = () => schedulers.reduce((total, scheduler) => total + scheduler.stats.skipped, 0);
-const snapshot = () => ({ cpu: process.cpuUsage(), ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
+const snapshot = () => ({ cpu: process.cpuUsage(), ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, listRetries, listUpdates: listUpdateMs.length, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
 let atWarmup;
 setTimeout(() => (atWarmup = snapshot()), warmupSeconds * 1000);
 const until = Date.now() + seconds * 1000;
@@ -224,6 +252,8 @@ process.send({
     ticks: minus(atEnd.ticks, atWarmup?.ticks),
     requests: minus(atEnd.requests, atWarmup?.requests),
     sdkRetries: atEnd.sdkRetries - (atWarmup?.sdkRetries ?? 0),
+    listRetries: atEnd.listRetries - (atWarmup?.listRetries ?? 0),
+    listUpdateMs: listUpdateMs.slice(atWarmup?.listUpdates ?? 0),
     writeMs: { live: writeMs.live.slice(atWarmup?.live ?? 0), replay: writeMs.replay.slice(atWarmup?.replay ?? 0) },
     writeErrors: minus(atEnd.writeErrors, atWarmup?.writeErrors),
     startup: { ticks: atWarmup?.ticks, requests: atWarmup?.requests, writeErrors: atWarmup?.writeErrors },
