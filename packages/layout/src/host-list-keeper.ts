@@ -55,8 +55,9 @@ export interface ListingResult {
 
 /**
  * Keeps one host's entry in list.json, as the original agent's "updated on each upload" within what one shared
- * object can carry. The first listing is urgent: it happens in the upload, and an upload that could not list
- * the host (every compare-and-swap lost) leaves the next upload to try again, without failing the sample. Once
+ * object can carry. The first listing is urgent: it happens in the upload; if every compare-and-swap lost, the
+ * sample is not failed, and with a refresh period the listing is retried in the background after a random pause
+ * until it succeeds (without one, the next upload tries again). Once
  * listed, with a refresh period, the entry is rewritten in the background at a random time in the last
  * `jitterMs` of the period (a fleet whose ticks share the same second does not refresh in that second), with
  * the time of the host's latest upload, and retried after a short pause until it succeeds.
@@ -106,6 +107,8 @@ export class HostListKeeper {
       if (this.options.verify) return this.inline(() => ensureHostListed(this.store, host, now, this.options), now);
       return { update: this.takeUnreported(), error: undefined };
     }
+    // Not listed yet, and a first listing that lost every race is being retried in the background: not again here.
+    if (this.periodic && (this.timer !== undefined || this.refreshing)) return { update: this.takeUnreported(), error: undefined };
     // Not listed yet (or every upload updates list.json): in the upload. A periodic writer starting with its
     // entry already fresh in list.json (a restart) leaves it as it is.
     const skipIfListedSince = this.periodic ? now.getTime() - this.periodMs / 2 : undefined;
@@ -131,7 +134,15 @@ export class HostListKeeper {
       update = await work();
     } catch (error) {
       if ((error as Error).name !== "HostListConflictError") throw error;
-      this.failed(error as Error, "at the next upload");
+      if (!this.periodic) {
+        this.failed(error as Error, "at the next upload");
+        return { update: this.takeUnreported(), error: error as Error };
+      }
+      // A whole fleet starting (or ticking) on the same second would retry on the same second again at its next
+      // upload: the first listing is retried in the background instead, after a random pause.
+      const pauseMs = this.retryPauseMs();
+      this.failed(error as Error, `in ${Math.round(pauseMs / 1000)} s`);
+      this.startRefresh(pauseMs);
       return { update: this.takeUnreported(), error: error as Error };
     }
     if (update) this.succeeded(update, now);
@@ -186,10 +197,15 @@ export class HostListKeeper {
       else this.unreported = update;
       this.succeeded(update, stamp);
     } catch (error) {
-      const pauseMs = 1000 + this.random() * Math.min(MAX_RETRY_PAUSE_MS, Math.max(this.jitterMs, 1000));
+      const pauseMs = this.retryPauseMs();
       this.failed(error as Error, `in ${Math.round(pauseMs / 1000)} s`);
       this.startRefresh(pauseMs);
     }
+  }
+
+  /** 1 s plus a random pause of up to the jitter (at least 1 s, at most 15 s). */
+  private retryPauseMs(): number {
+    return 1000 + this.random() * Math.min(MAX_RETRY_PAUSE_MS, Math.max(this.jitterMs, 1000));
   }
 
   private takeUnreported(): HostListUpdate | undefined {

@@ -162,9 +162,9 @@ test("an entry older than half the period is rewritten at the first upload after
   assert.equal(await entryOf(store), iso(0));
 });
 
-test("a sample whose list.json update lost every race is stored, not failed; the next upload lists the host", async () => {
+test("a sample whose first listing lost every race is stored, not failed; the listing is retried in the background, not in lockstep with the next upload", async () => {
   const { store, rivals } = contendedStore();
-  const { upload, logged } = harness(store, { listRefreshMs: 120_000, maxAttempts: 3 });
+  const { upload, advance, timers, logged } = harness(store, { listRefreshMs: 120_000, maxAttempts: 3 });
   rivals.on = true;
   const lost = await upload();
   assert.ok(lost.listError instanceof HostListConflictError);
@@ -172,16 +172,24 @@ test("a sample whose list.json update lost every race is stored, not failed; the
   assert.ok(await store.get(lost.historyKey), "history stored");
   assert.ok(await store.get(lost.latestKey), "<host>.json stored");
   assert.equal(await entryOf(store), undefined);
-  const lostAgain = await upload();
-  assert.ok(lostAgain.listError, "still contended: tried again in the upload, not failed");
-  assert.deepEqual(logged.map((line) => line.level), ["warn", "debug"], "warned once for the change, not per upload");
+  // the pause: 1 s + random 0.5 × 15 s (the jitter, 30 s, held to 15 s)
+  assert.deepEqual(timers.pending(), [8_500]);
+  await advance(1000);
+  const rivalWrites = rivals.writes;
+  const next = await upload();
+  assert.equal(next.listError, undefined);
+  assert.equal(rivals.writes, rivalWrites, "the upload left list.json alone: the retry is scheduled");
+  await advance(7_500);
+  assert.equal(await entryOf(store), undefined, "the retry lost too");
+  assert.deepEqual(timers.pending(), [17_000]);
+  assert.deepEqual(logged.map((line) => line.level), ["warn", "debug"], "warned once for the change, not per attempt");
   rivals.on = false;
-  const listed = await upload();
-  assert.equal(listed.listError, undefined);
-  assert.ok(listed.hostList?.written);
-  assert.deepEqual(Object.keys(listed.hostList?.list ?? {}), ["rival", "server01"], "the rival's entry kept");
+  await advance(8_500);
+  assert.equal(await entryOf(store), iso(1000), "listed with the latest upload's time");
+  assert.deepEqual(JSON.parse((await store.get("list.json"))?.body ?? "{}").rival !== undefined, true, "the rival's entry kept");
   assert.equal(logged.at(-1)?.level, "info");
   assert.match(logged.at(-1)?.message ?? "", /lists server01 again, after 2 failed attempt/);
+  assert.deepEqual(timers.pending(), [17_000 + 105_000], "then refreshed on the period");
 });
 
 test("every upload (the default) also keeps a sample whose list.json update lost every race", async () => {
