@@ -116,48 +116,66 @@ async function readSummary(options: HistoryOptions, key: string): Promise<Docume
   return "unreadable" in summary ? undefined : summary;
 }
 
-function column<T>(points: DocumentSummary[], pick: (point: DocumentSummary) => T): T[] {
-  return points.map(pick);
-}
-
 function lastNonNull<T>(values: (T | null)[]): T | null {
   for (let index = values.length - 1; index >= 0; index -= 1) if (values[index] != null) return values[index] as T;
   return null;
 }
 
+/** `count` columns of `length` values, each null until set. */
+const columns = (count: number, length: number): (number | null)[][] => Array.from({ length: count }, () => new Array<number | null>(length).fill(null));
+
 function cpuSeries(points: DocumentSummary[]): HistoryResponse["cpu"] {
-  if (!points.some((point) => point.hasCpu)) return null;
-  const cores = Math.max(0, ...points.map((point) => point.perCore.length));
-  return {
-    total: column(points, (point) => point.cpuPercent),
-    cores: Array.from({ length: cores }, (_, core) => column(points, (point) => point.perCore[core] ?? null)),
-    frequencyMhz: column(points, (point) => point.frequencyMhz),
-  };
+  let cores = 0;
+  let hasCpu = false;
+  for (const point of points) {
+    hasCpu ||= point.hasCpu;
+    if (point.perCore.length > cores) cores = point.perCore.length;
+  }
+  if (!hasCpu) return null;
+  const total = new Array<number | null>(points.length);
+  const frequencyMhz = new Array<number | null>(points.length);
+  const perCore = columns(cores, points.length);
+  points.forEach((point, index) => {
+    total[index] = point.cpuPercent;
+    frequencyMhz[index] = point.frequencyMhz;
+    point.perCore.forEach((value, core) => ((perCore[core] as (number | null)[])[index] = value));
+  });
+  return { total, cores: perCore, frequencyMhz };
 }
 
 function memorySeries(points: DocumentSummary[]): HistoryResponse["memory"] {
   if (!points.some((point) => point.hasMemory)) return null;
-  return {
-    percent: column(points, (point) => point.memoryPercent),
-    usedBytes: column(points, (point) => point.memoryUsedBytes),
-    totalBytes: lastNonNull(column(points, (point) => point.memoryTotalBytes)),
-    swapPercent: column(points, (point) => point.swapPercent),
-    swapUsedBytes: column(points, (point) => point.swapUsedBytes),
-    swapTotalBytes: lastNonNull(column(points, (point) => point.swapTotalBytes)),
-  };
+  const [percent, usedBytes, totalBytes, swapPercent, swapUsedBytes, swapTotalBytes] = columns(6, points.length) as [(number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+  points.forEach((point, index) => {
+    percent[index] = point.memoryPercent;
+    usedBytes[index] = point.memoryUsedBytes;
+    totalBytes[index] = point.memoryTotalBytes;
+    swapPercent[index] = point.swapPercent;
+    swapUsedBytes[index] = point.swapUsedBytes;
+    swapTotalBytes[index] = point.swapTotalBytes;
+  });
+  return { percent, usedBytes, totalBytes: lastNonNull(totalBytes), swapPercent, swapUsedBytes, swapTotalBytes: lastNonNull(swapTotalBytes) };
 }
 
 function temperatureSeries(points: DocumentSummary[]): HistoryResponse["temperatures"] {
-  const sensors = [...new Set(points.flatMap((point) => point.temperatures.map((entry) => entry.sensor)))];
-  if (sensors.length === 0) return null;
-  const celsius = sensors.map((sensor) => column(points, (point) => point.temperatures.find((entry) => entry.sensor === sensor)?.celsius ?? null));
-  return { sensors, celsius };
+  const position = new Map<string, number>();
+  for (const point of points) for (const { sensor } of point.temperatures) if (!position.has(sensor)) position.set(sensor, position.size);
+  if (position.size === 0) return null;
+  const celsius = columns(position.size, points.length);
+  points.forEach((point, index) => {
+    // The first reading of a sensor in a document counts, as before.
+    for (let entry = point.temperatures.length - 1; entry >= 0; entry -= 1) {
+      const { sensor, celsius: value } = point.temperatures[entry] as DocumentSummary["temperatures"][number];
+      (celsius[position.get(sensor) as number] as (number | null)[])[index] = value;
+    }
+  });
+  return { sensors: [...position.keys()], celsius };
 }
 
 function gpuSeries(points: DocumentSummary[]): GpuSeries[] {
   const indexes = [...new Set(points.flatMap((point) => point.gpus.map((gpu) => gpu.index)))].sort((a, b) => a - b);
   return indexes.map((index) => {
-    const gpus = column(points, (point) => point.gpus.find((gpu) => gpu.index === index) ?? null);
+    const gpus = points.map((point) => point.gpus.find((gpu) => gpu.index === index) ?? null);
     return {
       index,
       name: lastNonNull(gpus.map((gpu) => gpu?.name ?? null)),
@@ -171,6 +189,18 @@ function gpuSeries(points: DocumentSummary[]): GpuSeries[] {
   });
 }
 
+/** Summaries of `entries` already in the cache (taken without a wait each), and the positions still to read. */
+function fromCache(cache: HistoryCache, entries: Entry[]): { summaries: (DocumentSummary | undefined)[]; missing: number[] } {
+  const summaries = new Array<DocumentSummary | undefined>(entries.length);
+  const missing: number[] = [];
+  entries.forEach(({ key }, index) => {
+    const cached = cache.get(key);
+    if (cached === undefined) missing.push(index);
+    else summaries[index] = "unreadable" in cached ? undefined : cached;
+  });
+  return { summaries, missing };
+}
+
 /**
  * The host's samples from `from` to `to` as columns for charts, at most `wanted` of them (one per
  * step when there are more): listed once, read in parallel, summaries cached.
@@ -178,7 +208,9 @@ function gpuSeries(points: DocumentSummary[]): GpuSeries[] {
 export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<HistoryResponse> {
   const listed = await listRange(options, host, from, to);
   const { kept, stepSeconds } = thin(listed, from, to, Math.min(wanted, options.maxPoints));
-  const summaries = await mapLimit(kept, options.concurrency, (entry) => readSummary(options, entry.key));
+  const { summaries, missing } = fromCache(options.cache, kept);
+  const read = await mapLimit(missing, options.concurrency, (index) => readSummary(options, (kept[index] as Entry).key));
+  missing.forEach((position, index) => (summaries[position] = read[index]));
   const time: number[] = [];
   const points: DocumentSummary[] = [];
   summaries.forEach((summary, index) => {
