@@ -2,13 +2,17 @@
 // (fauxqs on 127.0.0.1), beside what the original Python agent sends per upload (3 PUT + 1 GET).
 // Usage: node bench/s3-tick.mjs [--ticks 200] [--latency 0,20] [--json FILE]   (after `npm run build`)
 // --latency: one-way added server latency in ms for each run (0 = loopback; 20 = a bucket in a nearby region).
+// The sink runs in a child process, so its CPU per tick (process.cpuUsage) is the client's alone, not the server's.
+import { fork } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startS3Server } from "../packages/s3-test-server/dist/src/index.js";
 import s3Sink from "../packages/sink-s3/dist/src/index.js";
 import { createHooks, createLogger } from "../packages/runtime/dist/src/index.js";
 
-const { values } = parseArgs({ options: { ticks: { type: "string", default: "200" }, latency: { type: "string", default: "0,20" }, json: { type: "string" } } });
+const CHILD = process.argv[2] === "--sink-child";
+const { values } = CHILD ? { values: { ticks: "0", latency: "0" } } : parseArgs({ options: { ticks: { type: "string", default: "200" }, latency: { type: "string", default: "0,20" }, json: { type: "string" } } });
 const TICKS = Number(values.ticks);
 const LATENCIES = values.latency.split(",").map(Number);
 const BUCKET = "bench";
@@ -60,24 +64,44 @@ async function seedList(server, prefix) {
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
-/** Runs TICKS uploads and returns the per-tick request counts (by kind), bytes sent and wall times. */
+/** Child mode: starts the sink, writes a first tick, then on "go" writes `ticks` more and reports wall and CPU times. */
+function sinkChild() {
+  process.once("message", async ({ endpoint, prefix, options, ticks }) => {
+    const sink = startSink({ endpoint }, { prefix, ...options });
+    await sink.start();
+    await sink.write(documentAt(-1)); // first tick: connection set-up, not steady state
+    process.send({ ready: true });
+    process.once("message", async () => {
+      const walls = [];
+      const cpuBefore = process.cpuUsage();
+      for (let tick = 0; tick < ticks; tick += 1) {
+        const started = performance.now();
+        await sink.write(documentAt(tick));
+        walls.push(performance.now() - started);
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      await sink.stop();
+      process.send({ walls, cpuMs: (cpu.user + cpu.system) / 1000 });
+      process.disconnect();
+    });
+  });
+}
+
+/** Runs TICKS uploads in a child process and returns the per-tick request counts (by kind), bytes sent, wall and CPU times. */
 async function measure({ name, conditional, options, latencyMs }) {
   const server = await startS3Server({ buckets: [BUCKET], conditional, recordRequests: false });
   const prefix = `${name}/`;
   try {
     await seedList(server, prefix);
-    const sink = startSink(server, { prefix, ...options });
-    await sink.start();
-    await sink.write(documentAt(-1)); // first tick: connection set-up, not steady state
+    const child = fork(fileURLToPath(import.meta.url), ["--sink-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const next = () => new Promise((resolve) => child.once("message", resolve));
+    child.send({ endpoint: server.endpoint, prefix, options, ticks: TICKS });
+    await next();
     if (latencyMs > 0) server.setLatency([latencyMs, latencyMs]);
     server.resetCounts();
-    const walls = [];
-    for (let tick = 0; tick < TICKS; tick += 1) {
-      const started = performance.now();
-      await sink.write(documentAt(tick));
-      walls.push(performance.now() - started);
-    }
-    await sink.stop();
+    const result = next();
+    child.send({ go: true });
+    const { walls, cpuMs } = await result;
     const { byMethod, bytesIn } = server.counts();
     walls.sort((a, b) => a - b);
     return {
@@ -89,6 +113,7 @@ async function measure({ name, conditional, options, latencyMs }) {
       documentBytes: JSON.stringify(documentAt(0)).length,
       wallMedianMs: percentile(walls, 0.5),
       wallP95Ms: percentile(walls, 0.95),
+      cpuPerTickMs: cpuMs / TICKS,
     };
   } finally {
     await server.close();
@@ -101,16 +126,25 @@ const SCENARIOS = [
   { name: "conditional", conditional: true, options: {} },
   { name: "conditional-refresh-30s", conditional: true, options: { listRefreshSeconds: 30 } },
   { name: "fallback-verify", conditional: false, options: {} },
+  { name: "conditional-sdk-only", conditional: true, options: { leanRequests: false } },
 ];
 
-const results = [];
-for (const latencyMs of LATENCIES) for (const scenario of SCENARIOS) results.push(await measure({ ...scenario, latencyMs }));
-
-const fixed = (value, digits = 1) => value.toFixed(digits);
-console.log(`| scenario | added latency | PUT/tick | GET/tick | bytes sent/tick | document bytes | tick wall median | tick wall p95 |`);
-console.log(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
-console.log(`| original Python agent (boto3) | | 3 | 1 | 2 × document + list.json | | | |`);
-for (const r of results) {
-  console.log(`| ${r.name} | ${r.latencyMs} ms | ${fixed(r.putPerTick, 2)} | ${fixed(r.getPerTick, 2)} | ${Math.round(r.bytesPerTick)} | ${r.documentBytes} | ${fixed(r.wallMedianMs)} ms | ${fixed(r.wallP95Ms)} ms |`);
+if (CHILD) {
+  sinkChild();
+} else {
+  await main();
 }
-if (values.json) await writeFile(values.json, JSON.stringify({ ticks: TICKS, fleet: FLEET, results }, null, 2));
+
+async function main() {
+  const results = [];
+  for (const latencyMs of LATENCIES) for (const scenario of SCENARIOS) results.push(await measure({ ...scenario, latencyMs }));
+
+  const fixed = (value, digits = 1) => value.toFixed(digits);
+  console.log(`| scenario | added latency | PUT/tick | GET/tick | bytes sent/tick | document bytes | tick wall median | tick wall p95 | sink CPU/tick |`);
+  console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  console.log(`| original Python agent (boto3) | | 3 | 1 | 2 × document + list.json | | | | |`);
+  for (const r of results) {
+    console.log(`| ${r.name} | ${r.latencyMs} ms | ${fixed(r.putPerTick, 2)} | ${fixed(r.getPerTick, 2)} | ${Math.round(r.bytesPerTick)} | ${r.documentBytes} | ${fixed(r.wallMedianMs)} ms | ${fixed(r.wallP95Ms)} ms | ${fixed(r.cpuPerTickMs, 2)} ms |`);
+  }
+  if (values.json) await writeFile(values.json, JSON.stringify({ ticks: TICKS, fleet: FLEET, results }, null, 2));
+}

@@ -17,6 +17,8 @@ export interface S3SinkOptions {
   requestTimeoutMs?: number;
   maxAttempts?: number;
   listRefreshSeconds?: number;
+  /** Signed requests of the sink's own for the plain answers, the SDK for the rest (default true); false: the SDK for everything. */
+  leanRequests?: boolean;
 }
 
 /** The options after the environment filled the gaps. */
@@ -31,6 +33,7 @@ export interface ResolvedS3Options {
   requestTimeoutMs: number;
   maxAttempts: number;
   listRefreshSeconds: number;
+  leanRequests: boolean;
 }
 
 /** Today's rule, widened to the legacy us-east-1 names (capitals, '_', up to 255 characters). */
@@ -72,6 +75,11 @@ export const OPTIONS_SCHEMA: JsonSchema = {
       default: 0,
       description: "How often this host rewrites its list.json entry, in seconds; 0 with every upload, as the original agent. A fleet at 1 s intervals sets e.g. 30 (entries expire after 300).",
     },
+    leanRequests: {
+      type: "boolean",
+      default: true,
+      description: "Send GetObject, PutObject and ListObjectsV2 as SigV4-signed requests of the sink's own (a seventh of the AWS SDK's CPU per request), leaving errors, retries and credentials to the SDK; false sends every request through the SDK. Default true.",
+    },
   },
 };
 
@@ -102,5 +110,6 @@ export function resolveOptions(options: S3SinkOptions, env: Record<string, strin
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     listRefreshSeconds: options.listRefreshSeconds ?? 0,
+    leanRequests: options.leanRequests ?? true,
   };
 }

@@ -61,7 +61,7 @@ class S3Sink {
     validateHostname(this.settings.hostname);
     this.resolved = resolved;
     this.client = createS3Client(resolved);
-    this.store = createS3Store(this.client, { ...resolved, keyLabel: (key) => this.keyLabel(key) });
+    this.store = createS3Store(this.client, { ...resolved, lean: resolved.leanRequests, keyLabel: (key) => this.keyLabel(key) });
     try {
       await this.probe();
     } catch (error) {

@@ -98,6 +98,15 @@ describe("the lean request path", () => {
     s3.destroy();
   });
 
+  it("the sink's leanRequests: false sends every request through the SDK", async () => {
+    const sink = bareSink(server, { bucket: BUCKET, prefix: "sdk-only", leanRequests: false });
+    await sink.start();
+    await sink.write(documentAt("2025-08-05T14:30:22Z"));
+    await sink.stop();
+    const requests = server.requests();
+    assert.ok(requests.length >= 5 && requests.every((request) => !isLean(request)));
+  });
+
   it("addresses the bucket in the host name (virtual-hosted style) when the client is not path style", async () => {
     const agent = new Agent({ keepAlive: true, lookup: toLoopback } as AgentOptions);
     const endpoint = `http://s3.test.internal:${server.port}`;

@@ -189,6 +189,7 @@ describe("options", () => {
       requestTimeoutMs: 5000,
       maxAttempts: 3,
       listRefreshSeconds: 0,
+      leanRequests: true,
     });
     assert.equal(resolveOptions({}, { S3_BUCKET_NAME: "b-1", AWS_REGION: "us-west-2" }).region, "us-west-2");
     assert.equal(resolveOptions({}, { S3_BUCKET_NAME: "b-1" }).region, "us-east-1");
@@ -206,7 +207,7 @@ describe("options", () => {
   it("have a schema with a description on every property, and refuse bad values", () => {
     const properties = s3Sink.optionsSchema.properties as Record<string, { description?: string }>;
     for (const [name, schema] of Object.entries(properties)) assert.ok(schema.description, `${name} has a description`);
-    assert.deepEqual(Object.keys(properties).sort(), ["bucket", "endpoint", "forcePathStyle", "kmsKeyId", "listRefreshSeconds", "maxAttempts", "prefix", "region", "requestTimeoutMs", "sse"]);
+    assert.deepEqual(Object.keys(properties).sort(), ["bucket", "endpoint", "forcePathStyle", "kmsKeyId", "leanRequests", "listRefreshSeconds", "maxAttempts", "prefix", "region", "requestTimeoutMs", "sse"]);
   });
 
   it("a bad prefix or hostname stops the start before any request", async () => {
