@@ -31,26 +31,32 @@ interface FauxS3Store {
 }
 type S3StoreClass = new () => FauxS3Store;
 
-const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+/** A string that sorts with `<` as `text` sorts by its UTF-8 bytes (S3's order): the bytes as Latin-1 characters. */
+const byteOrderKey = (text: string) => (/[^ -~]/.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text);
 
 /**
  * fauxqs 1.9.2 sorts keys with localeCompare (`a_1` before `a.json`) and compares `StartAfter` in UTF-16;
- * S3 lists in UTF-8 byte order. This lists as S3 does.
+ * S3 lists in UTF-8 byte order. This lists as S3 does, sorting each key once by a byte-order key (fauxqs's own
+ * listing sorted every key of the bucket with localeCompare on every page: 5 ms for 4,000 keys).
  */
 function byteOrderStore(S3Store: S3StoreClass): S3StoreClass {
   return class extends S3Store {
     override listObjects(bucket: string, options: ListOptions = {}): Listing {
+      const objectsMap = (this as unknown as { buckets?: Map<string, Map<string, FauxObject>> }).buckets?.get(bucket);
+      if (!objectsMap) return super.listObjects(bucket, options); // fauxqs's NoSuchBucket
       const prefix = options.prefix ?? "";
-      const all = super.listObjects(bucket, { prefix, maxKeys: Number.MAX_SAFE_INTEGER }).objects.sort((a, b) => byBytes(a.key, b.key));
-      const startAfter = options.startAfter ?? options.marker ?? "";
+      const all: { object: FauxObject; order: string }[] = [];
+      for (const object of objectsMap.values()) if (object.key.startsWith(prefix)) all.push({ object, order: byteOrderKey(object.key) });
+      all.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+      const startAfter = byteOrderKey(options.startAfter ?? options.marker ?? "");
       const maxKeys = options.maxKeys ?? 1000;
       const objects: FauxObject[] = [];
       const commonPrefixes = new Set<string>();
-      for (const object of all) {
-        if (byBytes(object.key, startAfter) <= 0) continue;
+      for (const { object, order } of all) {
+        if (order <= startAfter) continue;
         const cut = options.delimiter ? object.key.indexOf(options.delimiter, prefix.length) : -1;
         const common = cut >= 0 ? object.key.slice(0, cut + (options.delimiter?.length ?? 0)) : undefined;
-        if (common !== undefined && (commonPrefixes.has(common) || byBytes(common, startAfter) <= 0)) continue;
+        if (common !== undefined && (commonPrefixes.has(common) || byteOrderKey(common) <= startAfter)) continue;
         if (objects.length + commonPrefixes.size >= maxKeys) return { objects, commonPrefixes: [...commonPrefixes], isTruncated: true };
         if (common !== undefined) commonPrefixes.add(common);
         else objects.push(object);
