@@ -99,6 +99,7 @@ const listKeyPath = `${normalizedPrefix}list.json`;
 const lostRace = new WeakSet();
 const updateStarted = new WeakMap();
 let listRetries = 0;
+let listGiveUps = 0;
 const listUpdateMs = [];
 const NO_AGENT = {};
 
@@ -128,9 +129,13 @@ function counted(kind, outcome) {
 }
 
 function listReadStarts(agent) {
-  // A read of list.json right after this host lost a compare-and-swap is a retry of the same update.
+  // A read of list.json right after this host lost a compare-and-swap is a retry of the same update. A read that
+  // starts a new update while the last one never got its PUT through: that one gave up (or found its entry fresh).
   if (lostRace.has(agent)) listRetries += 1;
-  else updateStarted.set(agent, performance.now());
+  else {
+    if (updateStarted.has(agent)) listGiveUps += 1;
+    updateStarted.set(agent, performance.now());
+  }
   lostRace.delete(agent);
 }
 
@@ -233,7 +238,7 @@ async function runHost(host, startDelayMs, until) {
 
 // Counters are also kept from the end of the warm-up (start-up probes, first list.json writes and ramp left out).
 const skipped = () => schedulers.reduce((total, scheduler) => total + scheduler.stats.skipped, 0);
-const snapshot = () => ({ cpu: process.cpuUsage(), ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, listRetries, listUpdates: listUpdateMs.length, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
+const snapshot = () => ({ cpu: process.cpuUsage(), ticks: { ...ticks, skipped: skipped() }, requests: Object.fromEntries(requests), sdkRetries, listRetries, listGiveUps, listUpdates: listUpdateMs.length, live: writeMs.live.length, replay: writeMs.replay.length, writeErrors: Object.fromEntries(writeErrors) });
 let atWarmup;
 setTimeout(() => (atWarmup = snapshot()), warmupSeconds * 1000);
 const until = Date.now() + seconds * 1000;
@@ -253,6 +258,7 @@ process.send({
     requests: minus(atEnd.requests, atWarmup?.requests),
     sdkRetries: atEnd.sdkRetries - (atWarmup?.sdkRetries ?? 0),
     listRetries: atEnd.listRetries - (atWarmup?.listRetries ?? 0),
+    listGiveUps: atEnd.listGiveUps - (atWarmup?.listGiveUps ?? 0),
     listUpdateMs: listUpdateMs.slice(atWarmup?.listUpdates ?? 0),
     writeMs: { live: writeMs.live.slice(atWarmup?.live ?? 0), replay: writeMs.replay.slice(atWarmup?.replay ?? 0) },
     writeErrors: minus(atEnd.writeErrors, atWarmup?.writeErrors),

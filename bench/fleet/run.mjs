@@ -144,7 +144,9 @@ function startWorkers(server, fleet, stateRoot) {
         if (message.live) watcher.live.set(message.live, message.at);
         if (message.done) resolve(message.done);
       });
-      child.on("exit", (code) => reject(new Error(`fleet worker exited with ${code} before reporting`)));
+      // Not at "exit": a large report can still be in the IPC pipe when the worker has exited; the channel closes after it.
+      child.on("exit", (code) => code !== 0 && reject(new Error(`fleet worker exited with ${code} before reporting`)));
+      child.on("disconnect", () => reject(new Error("fleet worker closed its channel before reporting")));
     });
     return { child, done };
   });
@@ -155,7 +157,7 @@ const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(s
 const max = (list) => list.reduce((a, b) => Math.max(a, b), 0);
 
 function combine(reports) {
-  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], refreshGaps: [], listUpdateMs: [], cpuMs: 0, sdkRetries: 0, listRetries: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
+  const total = { ticks: {}, requests: {}, writeErrors: {}, live: [], replay: [], refreshGaps: [], listUpdateMs: [], cpuMs: 0, sdkRetries: 0, listRetries: 0, listGiveUps: 0, delivered: 0, replayed: 0, spoolDepthAtEnd: 0, dropped: 0 };
   const add = (into, from) => Object.entries(from ?? {}).forEach(([key, value]) => (into[key] = (into[key] ?? 0) + value));
   for (const report of reports) {
     add(total.ticks, report.ticks);
@@ -165,7 +167,7 @@ function combine(reports) {
     total.refreshGaps.push(...report.refreshGaps);
     total.replay.push(...report.writeMs.replay);
     total.listUpdateMs.push(...report.listUpdateMs);
-    for (const key of ["cpuMs", "sdkRetries", "listRetries", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
+    for (const key of ["cpuMs", "sdkRetries", "listRetries", "listGiveUps", "delivered", "replayed", "spoolDepthAtEnd", "dropped"]) total[key] += report[key];
   }
   total.live.sort((a, b) => a - b);
   total.listUpdateMs.sort((a, b) => a - b);
@@ -211,9 +213,10 @@ function summarize(fleet, total, watch, cpu) {
     listWritesPerHostMinute: count(/^PUT list\.json ok/) / hostMinutes,
     listPutsPerHostMinute: perHostMinute(/^PUT list\.json/),
     conflictsPerMinute: count(/^PUT list\.json conflict/) / (measuredS / 60),
-    // A retry: a list.json GET by a host right after its PUT lost; a conflict not followed by one was the last of an update that gave up.
+    // A retry: a list.json GET by a host right after its PUT lost. A give-up: a host starting a new list.json update
+    // while its last one never got a PUT through (it lost maxAttempts times, or found its entry fresh and wrote nothing).
     listRetriesPerMinute: total.listRetries / (measuredS / 60),
-    listGiveUpsPerMinute: Math.max(0, count(/^PUT list\.json conflict/) - total.listRetries) / (measuredS / 60),
+    listGiveUpsPerMinute: total.listGiveUps / (measuredS / 60),
     listUpdateMs: { p50: percentile(total.listUpdateMs, 0.5), p99: percentile(total.listUpdateMs, 0.99), max: max(total.listUpdateMs), updates: total.listUpdateMs.length },
     sinkWriteErrors: total.writeErrors,
     replayedWrites: total.replay.length,
