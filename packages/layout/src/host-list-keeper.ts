@@ -197,6 +197,7 @@ export class HostListKeeper {
       else this.unreported = update;
       this.succeeded(update, stamp);
     } catch (error) {
+      if (this.closed) return;
       const pauseMs = this.retryPauseMs();
       this.failed(error as Error, `in ${Math.round(pauseMs / 1000)} s`);
       this.startRefresh(pauseMs);

@@ -75,6 +75,8 @@ class S3Sink {
   }
 
   stop(): void {
+    // Stops the background list.json refreshes at once; one under way fails with the client and is not retried.
+    void this.writer?.close();
     this.store?.destroy();
     this.client?.destroy();
   }
@@ -89,7 +91,7 @@ class S3Sink {
     } else {
       this.logger.warn({ bucket: resolved.bucket, prefix: resolved.prefix, mode: "verify" }, `s3 sink writes to ${this.where()}; the store ignores conditional writes (If-None-Match): falling back to read-after-write verification of history keys and list.json`);
     }
-    this.writer = createSampleWriter(store, { prefix: resolved.prefix, listRefreshMs: resolved.listRefreshSeconds * 1000, verifyWrites: !conditional });
+    this.writer = createSampleWriter(store, { prefix: resolved.prefix, listRefreshMs: resolved.listRefreshSeconds * 1000, verifyWrites: !conditional, logger: this.logger });
     return this.writer;
   }
 
