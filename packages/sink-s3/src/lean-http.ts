@@ -193,16 +193,24 @@ export class LeanTransport {
     return new Promise<LeanResponse>((resolve, reject) => {
       const outgoing = send({ hostname: target.hostname, port: target.port, method: signed.method, path: query ? `${signed.path}?${query}` : signed.path, headers: signed.headers, agent: this.agentFor(target.https) });
       const timeoutMs = this.options.requestTimeoutMs;
-      const timer = timeoutMs ? setTimeout(() => outgoing.destroy(timeoutError(timeoutMs)), timeoutMs) : undefined;
       const fail = (error: Error) => {
         clearTimeout(timer);
         reject(error);
       };
+      // Rejected here as well as through the request's error: a request destroyed mid-answer may end no other way.
+      const timer = timeoutMs ? setTimeout(() => {
+        const error = timeoutError(timeoutMs);
+        outgoing.destroy(error);
+        fail(error);
+      }, timeoutMs) : undefined;
       outgoing.on("error", fail);
       outgoing.on("response", (incoming: IncomingMessage) => {
         const chunks: Buffer[] = [];
         incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
         incoming.on("error", fail);
+        incoming.on("close", () => {
+          if (!incoming.complete) fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+        });
         incoming.on("end", () => {
           clearTimeout(timer);
           resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks) });
