@@ -164,7 +164,7 @@ export interface HostListUpdate extends HostListMerge {
 /** Thrown when other writers changed list.json between every read and write, `maxAttempts` times. */
 export class HostListConflictError extends Error {
   constructor(readonly key: string, readonly attempts: number) {
-    super(`could not update ${key}: it changed between read and write ${attempts} times in a row (other hosts writing it); will try again next upload`);
+    super(`could not update ${key}: it changed between read and write ${attempts} times in a row (other hosts writing it)`);
     this.name = "HostListConflictError";
   }
 }
