@@ -162,6 +162,8 @@ function summarize({ name, probe, samples, loop }) {
       max: Math.max(...rss),
       slopePerHour: slopePerHour(measured, (s) => s.rss / 1e6),
       series: rss.map((value) => Math.round(value * 100) / 100),
+      // the samples of the warm-up too (seconds since the agent was started), so "start" can be read either way
+      warmupSeries: samples.filter((s) => s.t - startedAt < WARMUP_MS).map((s) => ({ atS: Math.round((s.t - startedAt) / 1000), mb: Math.round((s.rss / 1e6) * 100) / 100 })),
     },
     fds: { start: first.fds, end: last.fds, min: Math.min(...measured.map((s) => s.fds)), max: Math.max(...measured.map((s) => s.fds)), series: measured.map((s) => s.fds) },
     threads: { start: first.threads, end: last.threads },
