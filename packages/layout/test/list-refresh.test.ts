@@ -24,6 +24,15 @@ class ManualTimers implements RefreshTimers {
     this.queue = this.queue.filter((entry) => entry.id !== handle);
   }
 
+  /** Runs the earliest timer now, without waiting for what it starts. */
+  fireNext(): void {
+    const due = [...this.queue].sort((a, b) => a.at - b.at || a.id - b.id)[0];
+    assert.ok(due, "a timer is pending");
+    this.queue = this.queue.filter((entry) => entry !== due);
+    this.elapsed = due.at;
+    due.callback();
+  }
+
   pending(): number[] {
     return this.queue.map((entry) => entry.at).sort((a, b) => a - b);
   }
@@ -262,4 +271,17 @@ test("two hosts refreshing on the same period do not lose each other's entries",
   }
   const hosts = readHostList((await store.get("list.json"))?.body ?? "")?.hosts;
   for (const host of ["host0", "host1"]) assert.ok(BASE + timers.elapsed - (hosts?.get(host) ?? 0) < 120_000, `${host} refreshed within the period`);
+});
+
+test("close while a refresh is under way: it finishes (here losing), and nothing is retried or logged", async () => {
+  const { store, rivals } = contendedStore();
+  const { writer, upload, timers, logged } = harness(store, { listRefreshMs: 60_000, maxAttempts: 2 });
+  await upload();
+  await upload();
+  rivals.on = true;
+  timers.fireNext();
+  await writer.close();
+  assert.deepEqual(timers.pending(), []);
+  assert.deepEqual(logged, []);
+  assert.equal(await entryOf(store), iso(0));
 });
