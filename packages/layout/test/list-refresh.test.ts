@@ -275,12 +275,14 @@ test("two hosts refreshing on the same period do not lose each other's entries",
 
 test("close while a refresh is under way: it finishes (here losing), and nothing is retried or logged", async () => {
   const { store, rivals } = contendedStore();
-  const { writer, upload, timers, logged } = harness(store, { listRefreshMs: 60_000, maxAttempts: 2 });
+  const { writer, upload, advance, timers, logged } = harness(store, { listRefreshMs: 60_000, maxAttempts: 2 });
   await upload();
+  await advance(10_000);
   await upload();
   rivals.on = true;
   timers.fireNext();
   await writer.close();
+  assert.equal(rivals.writes, 2, "the refresh ran and lost both rounds");
   assert.deepEqual(timers.pending(), []);
   assert.deepEqual(logged, []);
   assert.equal(await entryOf(store), iso(0));
