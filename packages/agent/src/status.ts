@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RuntimeHealth, SinkHealth } from "@resourcemonitor/runtime";
+import { Publisher } from "./publish.js";
 
 export const STATUS_FILE = "status.json";
 
@@ -27,22 +27,17 @@ export function statusPath(stateDir: string): string {
   return join(stateDir, STATUS_FILE);
 }
 
+const publishers = new Map<string, Publisher>();
+
 /**
  * Replaces the status file atomically: a reader sees the old one or the new one. Synchronous: a few hundred
- * bytes on the local state disk cost microseconds, where fs/promises pays four thread-pool round trips.
+ * bytes on the local state disk cost microseconds, where fs/promises pays several thread-pool round trips.
  */
 export function writeStatus(stateDir: string, status: AgentStatus): void {
   const path = statusPath(stateDir);
-  const temporary = `${path}.${process.pid}.tmp`;
-  const text = `${JSON.stringify(status, null, 2)}\n`;
-  try {
-    writeFileSync(temporary, text);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    mkdirSync(stateDir, { recursive: true });
-    writeFileSync(temporary, text);
-  }
-  renameSync(temporary, path);
+  let publisher = publishers.get(path);
+  if (!publisher) publishers.set(path, (publisher = new Publisher(path)));
+  publisher.publish(`${JSON.stringify(status, null, 2)}\n`);
 }
 
 export async function readStatus(stateDir: string): Promise<AgentStatus> {
