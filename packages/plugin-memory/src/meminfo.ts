@@ -3,16 +3,40 @@ import { roundPercent } from "@resourcemonitor/runtime";
 /** /proc/meminfo as a map of field name to bytes (psutil: the first token after the colon, times 1024). */
 export type Meminfo = Map<string, number>;
 
+const SPACE = 32;
+const TAB = 9;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+/** What `\s` matches in a /proc file: space, tab, CR, vertical tab, form feed. */
+function isSpace(code: number): boolean {
+  return code === SPACE || (code >= TAB && code <= 13);
+}
+
+function isDigit(code: number): boolean {
+  return code >= DIGIT_0 && code <= DIGIT_9;
+}
+
 /**
  * `Name: <digits>` at the start of a line, the digits ending at whitespace or the line's end. The colon, not
- * whitespace, ends the name: `ShadowCallStack:10373888 kB` has no space after it. One regular expression over
- * the whole text (this runs every tick) instead of splitting, trimming and testing each line in JavaScript.
+ * whitespace, ends the name: `ShadowCallStack:10373888 kB` has no space after it. Scanned by character codes:
+ * this runs every tick, and a regular expression's match objects were a fifth of what a tick allocated.
  */
-const FIELD_LINE = /^([^:\n]+):[ \t]*(\d+)(?=\s|$)/gm;
-
 export function parseMeminfo(text: string): Meminfo {
   const fields: Meminfo = new Map();
-  for (const [, name, value] of text.matchAll(FIELD_LINE)) fields.set(name as string, Number(value) * 1024);
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < end) {
+      let first = colon + 1;
+      while (first < end && (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB)) first += 1;
+      let last = first;
+      while (last < end && isDigit(text.charCodeAt(last))) last += 1;
+      if (last > first && (last === end || isSpace(text.charCodeAt(last)))) fields.set(text.slice(start, colon), Number(text.slice(first, last)) * 1024);
+    }
+    start = end + 1;
+  }
   return fields;
 }
 
