@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { definePlugin, RUNTIME_API_VERSION, type Delivery, type Logger, type MetricsDocument, type Settings } from "@resourcemonitor/runtime";
-import { latestKey, latestModeFor, logHostListUpdate, normalizePrefix, validateHostname, writeSample, type ObjectStore, type WrittenSample } from "@resourcemonitor/layout";
+import { createSampleWriter, latestKey, latestModeFor, logHostListUpdate, normalizePrefix, validateHostname, type ObjectStore, type SampleWriter, type WrittenTick } from "@resourcemonitor/layout";
 import { createFileStore, fileKeyProblem } from "./file-store.js";
 
 const PLUGIN_NAME = "file";
@@ -15,13 +15,15 @@ export interface FileSinkOptions {
   dir?: string;
   /** Key prefix inside the directory, e.g. `fleet-a` for `fleet-a/list.json`. */
   prefix?: string;
+  /** How often this host rewrites its list.json entry, in seconds; 0 (default) with every sample. */
+  listRefreshSeconds?: number;
 }
 
 /** Writes each document into the layout under one directory. */
 class FileSink {
   private readonly dir: string;
   private readonly store: ObjectStore;
-  private prefix = "";
+  private writer: SampleWriter | undefined;
 
   constructor(private readonly options: FileSinkOptions, private readonly settings: Settings, private readonly logger: Logger) {
     this.dir = resolve(options.dir ?? settings.dataDir);
@@ -29,20 +31,28 @@ class FileSink {
   }
 
   async start(): Promise<void> {
-    this.prefix = normalizePrefix(this.options.prefix);
+    const prefix = normalizePrefix(this.options.prefix);
     const host = validateHostname(this.settings.hostname);
-    const problem = fileKeyProblem(latestKey(host, this.prefix));
-    if (problem) throw new Error(`the file sink cannot store host ${JSON.stringify(host)} under prefix ${JSON.stringify(this.prefix)}: the key ${problem}`);
+    const problem = fileKeyProblem(latestKey(host, prefix));
+    if (problem) throw new Error(`the file sink cannot store host ${JSON.stringify(host)} under prefix ${JSON.stringify(prefix)}: the key ${problem}`);
     await mkdir(this.dir, { recursive: true });
-    this.logger.info({ dir: this.dir, prefix: this.prefix }, `file sink writes ${this.prefix}${host}.json, ${this.prefix}history/${host}/ and ${this.prefix}list.json under ${this.dir}`);
+    const listRefreshMs = (this.options.listRefreshSeconds ?? 0) * 1000;
+    this.writer = createSampleWriter(this.store, { prefix, listRefreshMs, logger: this.logger });
+    this.logger.info({ dir: this.dir, prefix }, `file sink writes ${prefix}${host}.json, ${prefix}history/${host}/ and ${prefix}list.json under ${this.dir}`);
+  }
+
+  /** Stops the background list.json refreshes (with listRefreshSeconds), letting one under way finish. */
+  async stop(): Promise<void> {
+    await this.writer?.close();
   }
 
   /** Three files a tick, no fsync (see FileStore.writeTemp): the per-tick cost stays a few dozen syscalls. */
   async write(document: MetricsDocument, json: string, delivery?: Delivery): Promise<void> {
-    this.report(await writeSample(this.store, document, json, { prefix: this.prefix, latest: latestModeFor(delivery) }));
+    if (!this.writer) throw new Error("the file sink was not started");
+    this.report(await this.writer.write(document, json, undefined, latestModeFor(delivery)));
   }
 
-  private report({ hostList, historyKey }: WrittenSample): void {
+  private report({ hostList, historyKey }: WrittenTick): void {
     this.logger.trace({ historyKey }, "sample written");
     logHostListUpdate(this.logger, hostList);
   }
@@ -69,11 +79,19 @@ export default definePlugin<FileSinkOptions>({
         pattern: PREFIX_PATTERN,
         description: "Key prefix inside the directory, as in the S3 sink (e.g. \"fleet-a\" puts everything under fleet-a/); '/'-separated names, none empty or starting with '.'. Default: none.",
       },
+      listRefreshSeconds: {
+        type: "integer",
+        minimum: 0,
+        maximum: 240,
+        default: 0,
+        description: "How often this host rewrites its list.json entry, in seconds; 0 with every sample, as the original agent. Above 0: listed with its first sample, then refreshed in the background within the period (entries expire after 300 s), as in the S3 sink. Default 0.",
+      },
     },
   },
   apply({ hooks, options, settings, logger }) {
     const sink = new FileSink(options, settings, logger);
     hooks.start.tapPromise(PLUGIN_NAME, () => sink.start());
     hooks.emit.tapPromise(PLUGIN_NAME, (document, json, delivery) => sink.write(document, json, delivery));
+    hooks.stop.tapPromise(PLUGIN_NAME, () => sink.stop());
   },
 });

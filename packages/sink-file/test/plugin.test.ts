@@ -123,3 +123,22 @@ test("the plugin describes itself and its options", () => {
   const properties = fileSink.optionsSchema.properties as Record<string, { description?: string }>;
   for (const [name, schema] of Object.entries(properties)) assert.ok(schema.description, `${name} has a description`);
 });
+
+test("with listRefreshSeconds, the first sample lists the host and later ones leave list.json to the background refresh", () => withSink({ listRefreshSeconds: 60 }, async ({ runtime, dataDir }) => {
+  await runtime.start();
+  await runtime.emit(DOCUMENT);
+  const listed = await readFile(join(dataDir, "list.json"), "utf8");
+  assert.deepEqual(Object.keys(JSON.parse(listed) as object), ["server01"]);
+  const next = { ...DOCUMENT, timestamp: "2025-08-05T14:31:22Z" };
+  await runtime.emit(next);
+  assert.equal(((await readJson(join(dataDir, "server01.json"))) as MetricsDocument).timestamp, next.timestamp);
+  assert.deepEqual(await readdir(join(dataDir, "history", "server01")), ["20250805_143022.json", "20250805_143122.json"]);
+  assert.equal(await readFile(join(dataDir, "list.json"), "utf8"), listed, "the fresh entry was not rewritten");
+  await runtime.stop();
+}));
+
+test("listRefreshSeconds above the 5-minute expiry less a minute is refused", () => withSink({}, async ({ dataDir }) => {
+  const { logger } = captureLogger();
+  const runtime = new Runtime({ settings: testSettings({ dataDir }), logger });
+  assert.throws(() => runtime.use({ definition: fileSink, options: { listRefreshSeconds: 600 } }), (error: unknown) => error instanceof PluginOptionsError && /listRefreshSeconds/.test(error.message));
+}));
