@@ -8,7 +8,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * are copied, never shared, so a later merge into `target` cannot change `source`.
  */
 export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
-  for (const [key, value] of Object.entries(source)) {
+  for (const key of Object.keys(source)) {
+    const value = source[key];
     const current = target[key];
     if (isPlainObject(current) && isPlainObject(value)) {
       deepMerge(current, value, onReplace);
