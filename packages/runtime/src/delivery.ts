@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { LateTimer } from "./late-timer.js";
 import type { Delivery, MetricsDocument } from "./plugin.js";
 import { DEFAULT_SPOOL_LIMITS, Spool, type SpoolLimits, type SpoolStats } from "./spool.js";
 
@@ -103,15 +104,15 @@ export class SinkLane {
     const spool = this.spool ?? (await this.openSpool());
     if (spool.depth > 0 || this.inFlight || this.stopping || this.hurried) return this.enqueue(json);
     const attempt = this.attempt(document, json, { replay: false, latest: true }).then(() => undefined, (error: unknown) => error ?? new Error("failed"));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LateTimer | undefined;
     const answer = await Promise.race([
       attempt,
       new Promise<typeof NOT_YET>((resolve) => {
         this.hurry = () => resolve(NOT_YET);
-        if (waitMs < this.timeoutMs) timer = setTimeout(resolve, Math.max(0, waitMs), NOT_YET);
+        if (waitMs < this.timeoutMs) timer = new LateTimer(waitMs, () => resolve(NOT_YET));
       }),
     ]);
-    clearTimeout(timer);
+    timer?.cancel();
     this.hurry = undefined;
     if (answer === undefined) {
       this.succeeded();
@@ -176,20 +177,20 @@ export class SinkLane {
   /** One write under the sink's timeout; its signal aborts on timeout or when shutdown gives up on it. */
   private attempt(document: MetricsDocument, json: string, kind: Omit<Delivery, "signal">): Promise<void> {
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LateTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = new LateTimer(this.timeoutMs, () => {
         const error = new Error(`timed out after ${this.timeoutMs} ms`);
         controller.abort(error);
         reject(error);
-      }, this.timeoutMs);
+      });
     });
     const write = new Promise<unknown>((resolve) => resolve(this.write(document, json, { ...kind, signal: controller.signal })));
     const tracked: Promise<void> = Promise.race([write, timeout]).then(
       () => undefined,
       (error: unknown) => Promise.reject(error instanceof Error ? error : new Error(String(error))),
     ).finally(() => {
-      clearTimeout(timer);
+      timer?.cancel();
       if (this.inFlight === tracked) this.inFlight = this.abortInFlight = undefined;
     });
     this.inFlight = tracked;

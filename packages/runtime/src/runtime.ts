@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { join } from "node:path";
 import { DEFAULT_DELIVERY, SinkLane, type DeliveryOptions, type SinkHealth } from "./delivery.js";
 import { createHooks } from "./hooks.js";
+import { LateTimer } from "./late-timer.js";
 import { deepMerge } from "./merge.js";
 import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 import { compile, formatErrors } from "./validation.js";
@@ -95,7 +96,7 @@ function errorText(error: unknown): string {
 /** The state of one tick, passed as the `collect` hook's argument. */
 class TickSample implements Sample {
   readonly fragments = new Map<number, Record<string, unknown>>();
-  private readonly deadlines = new Map<number, { expired: Promise<never>; timer: NodeJS.Timeout }>();
+  private readonly deadlines = new Map<number, { expired: Promise<never>; timer: LateTimer }>();
   constructor(readonly time: Date) {}
 
   /**
@@ -105,12 +106,12 @@ class TickSample implements Sample {
   deadline(ms: number): Promise<never> {
     let deadline = this.deadlines.get(ms);
     if (!deadline) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LateTimer | undefined;
       const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
+        timer = new LateTimer(ms, () => reject(new TimeoutError(`timed out after ${ms} ms`)));
       });
       expired.catch(() => undefined); // only the collectors still running when it fires need to hear it
-      deadline = { expired, timer: timer as NodeJS.Timeout };
+      deadline = { expired, timer: timer as LateTimer };
       this.deadlines.set(ms, deadline);
     }
     return deadline.expired;
@@ -118,7 +119,7 @@ class TickSample implements Sample {
 
   /** Every collector answered or timed out: no timer outlives the tick. */
   finish(): void {
-    for (const { timer } of this.deadlines.values()) clearTimeout(timer);
+    for (const { timer } of this.deadlines.values()) timer.cancel();
   }
 
   merge(): void {

@@ -151,6 +151,43 @@ test("sinks receive the validated document and its JSON; a failing sink does not
   await runtime.stop();
 });
 
+test("a tick whose collectors and sinks answer at once sets no timer: a cleared timer would still wake the process", async () => {
+  const { runtime } = setup();
+  runtime.use({ definition: good });
+  runtime.use({
+    definition: definePlugin({
+      apiVersion: RUNTIME_API_VERSION,
+      name: "instant",
+      kind: "sink",
+      description: "test sink",
+      optionsSchema: { type: "object" },
+      apply({ hooks }) {
+        hooks.emit.tapPromise("instant", async () => undefined);
+      },
+    }) as PluginDefinition<never>,
+  });
+  const first = await runtime.collect(new Date(0));
+  assert.ok(first);
+  await runtime.emit(first, { waitMs: 500 }); // opens the spool
+  const armed: number[] = [];
+  const { setTimeout: original } = globalThis;
+  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+    armed.push(ms ?? 0);
+    return original(callback, ms);
+  }) as typeof setTimeout;
+  try {
+    const document = await runtime.collect(new Date(1000));
+    assert.ok(document);
+    const report = await runtime.emit(document, { waitMs: 500 });
+    assert.equal(report.sinks[0]?.ok, true);
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    globalThis.setTimeout = original;
+  }
+  assert.deepEqual(armed, []);
+  await runtime.stop();
+});
+
 test("a document transform that breaks the document stops it from being emitted, logged once", async () => {
   const { runtime, lines } = setup();
   runtime.use({ definition: good });
