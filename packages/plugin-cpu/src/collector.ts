@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "@resourcemonitor/runtime";
+import { KernelFile, type Logger } from "@resourcemonitor/runtime";
 import { parseCpuinfo, physicalCoresFromCpuinfo } from "./cpuinfo.js";
 import { discoverFrequencySource, FrequencyReader, type Frequency } from "./frequency.js";
 import { readLeadingLines, readText } from "./read.js";
@@ -35,7 +35,7 @@ interface TimedSnapshot {
 
 /** Holds the previous /proc/stat snapshot and what was discovered at start; one instance per loaded plugin. */
 export class CpuCollector {
-  private readonly statPath: string;
+  private readonly stat: KernelFile;
   private readonly cpuinfoPath: string;
   private frequency = new FrequencyReader({ kind: "none" });
   private physicalCores: number | null = null;
@@ -49,7 +49,7 @@ export class CpuCollector {
     private readonly logger: Logger,
     private readonly minWindowMs = MIN_WINDOW_MS,
   ) {
-    this.statPath = join(procfs, "stat");
+    this.stat = new KernelFile(join(procfs, "stat"));
     this.cpuinfoPath = join(procfs, "cpuinfo");
   }
 
@@ -60,7 +60,7 @@ export class CpuCollector {
     this.physicalCores = physicalCoresFromSysfs(this.sysfs) ?? physicalCoresFromCpuinfo(parseCpuinfo(readText(this.cpuinfoPath) ?? ""));
     this.previous = this.snapshot();
     this.started = true;
-    if (!this.previous) this.logger.warn(`cannot read CPU times from ${this.statPath}: usage and count_logical will be null`);
+    if (!this.previous) this.logger.warn(`cannot read CPU times from ${this.stat.path}: usage and count_logical will be null`);
     this.logger.debug({ frequencySource: source.kind, countPhysical: this.physicalCores }, "cpu collector started");
   }
 
@@ -80,8 +80,14 @@ export class CpuCollector {
     };
   }
 
+  /** Closes the files kept open between ticks. */
+  stop(): void {
+    this.stat.close();
+    this.frequency.close();
+  }
+
   private snapshot(): TimedSnapshot | null {
-    const text = readLeadingLines(this.statPath, "cpu");
+    const text = readLeadingLines(this.stat, "cpu");
     const snapshot = text === null ? null : parseStat(text);
     return snapshot && { snapshot, takenAt: performance.now() };
   }

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { KernelFile } from "@resourcemonitor/runtime";
 import { cpuinfoMhz } from "./cpuinfo.js";
 import { listDirectory, readInteger, readText, resolvePath } from "./read.js";
 import { cpuDirectories } from "./topology.js";
@@ -82,7 +83,8 @@ function toMhz(khz: number): number {
 
 interface DomainState {
   readonly cpus: number;
-  readonly currentPath: string;
+  /** Read every tick, so kept open. */
+  readonly current: KernelFile;
   readonly minPath: string;
   readonly maxPath: string;
   minKhz: number | null;
@@ -112,6 +114,7 @@ export const LIMITS_MAX_AGE_MS = 10_000;
 /** The aggregate frequency, a mean over CPUs as psutil's cpu_freq(percpu=False) gives it. Reads only the source's files. */
 export class FrequencyReader {
   private readonly domains: DomainState[];
+  private readonly cpuinfo: KernelFile | undefined;
   private limitsReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -121,18 +124,24 @@ export class FrequencyReader {
     const domains = source.kind === "cpufreq" ? source.domains : [];
     this.domains = domains.map(({ directory, cpus }) => ({
       cpus,
-      currentPath: join(directory, "scaling_cur_freq"),
+      current: new KernelFile(join(directory, "scaling_cur_freq")),
       minPath: join(directory, "scaling_min_freq"),
       maxPath: join(directory, "scaling_max_freq"),
       minKhz: null,
       maxKhz: null,
     }));
+    this.cpuinfo = source.kind === "cpuinfo" ? new KernelFile(source.path) : undefined;
   }
 
   read(): Frequency {
     if (this.source.kind === "cpufreq") return this.readCpufreq();
-    if (this.source.kind === "cpuinfo") return this.readCpuinfo(this.source.path);
+    if (this.cpuinfo) return this.readCpuinfo(this.cpuinfo);
     return noFrequency();
+  }
+
+  close(): void {
+    for (const domain of this.domains) domain.current.close();
+    this.cpuinfo?.close();
   }
 
   private readCpufreq(): Frequency {
@@ -143,7 +152,7 @@ export class FrequencyReader {
     let currentSum = 0;
     for (const domain of this.domains) {
       // An inactive policy (all its CPUs offline) answers EBUSY: its CPUs drop out of the mean this tick.
-      const khz = readInteger(domain.currentPath);
+      const khz = domain.current.readInteger();
       if (khz === null) continue;
       answered.push(domain);
       cpus += domain.cpus;
@@ -166,8 +175,8 @@ export class FrequencyReader {
   }
 
   /** psutil's fallback without cpufreq: the mean of the cpuinfo MHz lines, with no min or max (psutil says 0.0). */
-  private readCpuinfo(path: string): Frequency {
-    const values = cpuinfoMhz(readText(path) ?? "");
+  private readCpuinfo(cpuinfo: KernelFile): Frequency {
+    const values = cpuinfoMhz(cpuinfo.read() ?? "");
     if (values.length === 0) return noFrequency();
     const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
     return { current: toMhz(mean * 1000), min: null, max: null };

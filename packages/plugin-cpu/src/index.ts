@@ -62,6 +62,7 @@ export default definePlugin<CpuOptions>({
   apply({ hooks, options, settings, logger }) {
     const collector = new CpuCollector(settings.procfs, settings.sysfs, options, logger);
     hooks.start.tapPromise(PLUGIN_NAME, () => collector.start());
+    hooks.stop.tap(PLUGIN_NAME, () => collector.stop());
     hooks.collect.tapPromise(PLUGIN_NAME, async (sample: Sample) => sample.merge({ cpu: await collector.read() }));
   },
 });

@@ -1,5 +1,5 @@
-import { Buffer } from "node:buffer";
-import { closeSync, openSync, readFileSync, readSync, readdirSync, realpathSync } from "node:fs";
+import { readFileSync, readdirSync, realpathSync } from "node:fs";
+import type { KernelFile } from "@resourcemonitor/runtime";
 
 /*
  * Reads are synchronous on purpose. procfs and sysfs are generated from kernel memory and never wait on a disk,
@@ -64,30 +64,9 @@ function endOfLeadingLines(text: string, prefix: string, from: number): { end: n
  * The lines at the top of a file that start with `prefix`, read in chunks and stopped at the first other line.
  * /proc/stat keeps its `cpu` lines first and an `intr` line of 100 KB and more after them, which this never decodes.
  */
-export function readLeadingLines(path: string, prefix: string, chunkSize = 16_384): string | null {
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, "r");
-  } catch (error) {
-    if (isErrnoError(error)) return null;
-    throw error;
-  }
-  try {
-    const buffer = Buffer.allocUnsafe(chunkSize);
-    let text = "";
-    let resumeAt = 0;
-    for (;;) {
-      const bytesRead = readSync(descriptor, buffer, 0, chunkSize, null);
-      if (bytesRead === 0) return text;
-      text += buffer.toString("latin1", 0, bytesRead);
-      const scan = endOfLeadingLines(text, prefix, resumeAt);
-      if (scan.end >= 0) return text.slice(0, scan.end);
-      resumeAt = scan.resumeAt;
-    }
-  } catch (error) {
-    if (isErrnoError(error)) return null;
-    throw error;
-  } finally {
-    closeSync(descriptor);
-  }
+export function readLeadingLines(file: KernelFile, prefix: string): string | null {
+  let scan = { end: -1, resumeAt: 0 };
+  const text = file.read((sofar) => (scan = endOfLeadingLines(sofar, prefix, scan.resumeAt)).end >= 0);
+  if (text === null) return null;
+  return scan.end >= 0 ? text.slice(0, scan.end) : text;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { discoverFrequencySource, FrequencyReader } from "../src/frequency.js";
+import { KernelFile } from "@resourcemonitor/runtime";
 import { readLeadingLines } from "../src/read.js";
 import { physicalCoresFromSysfs } from "../src/topology.js";
 
@@ -24,11 +25,14 @@ test("readLeadingLines returns the leading cpu lines whatever the chunk size, an
   const cpuLines = "cpu  1 2 3 4 5 6 7 8 9 10\ncpu0 1 2 3 4 5 6 7 8 9 10\ncpu1 0 0 0 0 0 0 0 0 0 0\n";
   const root = await tree({ stat: `${cpuLines}intr 9 ${"0 ".repeat(5000)}\nctxt 1\n`, short: "cpu 1 2 3 4", ci: "cpi 1\n" });
   for (const chunkSize of [1, 2, 3, 4, 5, 7, 26, 27, 64, 16_384]) {
-    assert.equal(readLeadingLines(join(root, "stat"), "cpu", chunkSize), cpuLines, `chunk ${chunkSize}`);
+    assert.equal(readLeadingLines(new KernelFile(join(root, "stat"), chunkSize), "cpu"), cpuLines, `chunk ${chunkSize}`);
   }
-  assert.equal(readLeadingLines(join(root, "short"), "cpu", 3), "cpu 1 2 3 4");
-  assert.equal(readLeadingLines(join(root, "ci"), "cpu", 2), "");
-  assert.equal(readLeadingLines(join(root, "missing"), "cpu"), null);
+  const stat = new KernelFile(join(root, "stat"));
+  assert.equal(readLeadingLines(stat, "cpu"), cpuLines);
+  assert.equal(readLeadingLines(stat, "cpu"), cpuLines, "read again through the same descriptor");
+  assert.equal(readLeadingLines(new KernelFile(join(root, "short"), 3), "cpu"), "cpu 1 2 3 4");
+  assert.equal(readLeadingLines(new KernelFile(join(root, "ci"), 2), "cpu"), "");
+  assert.equal(readLeadingLines(new KernelFile(join(root, "missing")), "cpu"), null);
   await rm(root, { recursive: true });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "@resourcemonitor/runtime";
+import { KernelFile, type Logger } from "@resourcemonitor/runtime";
 import { estimateInputs, freePlusCached, kernelEstimate, parseMeminfo, swapMemory, virtualMemory, type Meminfo, type SwapMemory, type VirtualMemory } from "./meminfo.js";
 import { hostPageSize } from "./pagesize.js";
 
@@ -14,7 +14,7 @@ export interface MemoryFragment {
  * microseconds where fs/promises costs 100+ µs of thread-pool hops (the agent's budget is 1 ms per tick).
  */
 export class MemoryCollector {
-  private readonly meminfoPath: string;
+  private readonly meminfo: KernelFile;
   private readonly zoneinfoPath: string;
   private pageSize: number | undefined;
   private announcedEstimate = false;
@@ -23,13 +23,15 @@ export class MemoryCollector {
     procfs: string,
     private readonly logger: Logger,
   ) {
-    this.meminfoPath = join(procfs, "meminfo");
+    this.meminfo = new KernelFile(join(procfs, "meminfo"));
     this.zoneinfoPath = join(procfs, "zoneinfo");
   }
 
   /** Throws when meminfo is unreadable or lacks MemTotal/MemFree: no figure can be given, and the runtime reports it. */
   read(): MemoryFragment {
-    const fields = parseMeminfo(readFileSync(this.meminfoPath, "utf8"));
+    const text = this.meminfo.read();
+    if (text === null) throw new Error(`cannot read ${this.meminfo.path} (${this.meminfo.problem})`);
+    const fields = parseMeminfo(text);
     const total = this.required(fields, "MemTotal");
     const free = this.required(fields, "MemFree");
     // MemAvailable reads 0 on some kernels and containers (psutil issue #1915): treated as missing.
@@ -39,11 +41,16 @@ export class MemoryCollector {
 
   private required(fields: Meminfo, name: string): number {
     const value = fields.get(name);
-    if (value === undefined) throw new Error(`${this.meminfoPath} has no ${name} line`);
+    if (value === undefined) throw new Error(`${this.meminfo.path} has no ${name} line`);
     return value;
   }
 
   /** Kernels before 3.14: the kernel's own estimate from zoneinfo watermarks, else MemFree + Cached, as psutil does. */
+  /** Closes /proc/meminfo, kept open between ticks. */
+  stop(): void {
+    this.meminfo.close();
+  }
+
   private estimateAvailable(fields: Meminfo): number {
     const inputs = estimateInputs(fields);
     const zoneinfo = inputs && this.readZoneinfo();
@@ -68,6 +75,6 @@ export class MemoryCollector {
   private announceEstimate(method: string): void {
     if (this.announcedEstimate) return;
     this.announcedEstimate = true;
-    this.logger.info(`${this.meminfoPath} has no usable MemAvailable (kernel < 3.14?): available is ${method}`);
+    this.logger.info(`${this.meminfo.path} has no usable MemAvailable (kernel < 3.14?): available is ${method}`);
   }
 }

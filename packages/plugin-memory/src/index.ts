@@ -49,5 +49,6 @@ export default definePlugin<Record<string, never>>({
   apply({ hooks, settings, logger }) {
     const collector = new MemoryCollector(settings.procfs, logger);
     hooks.collect.tapPromise(PLUGIN_NAME, async (sample) => sample.merge({ memory: collector.read() }));
+    hooks.stop.tap(PLUGIN_NAME, () => collector.stop());
   },
 });

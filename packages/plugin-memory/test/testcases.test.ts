@@ -42,7 +42,7 @@ test("with MemAvailable present nothing is logged", async () => {
 });
 
 test("a missing /proc/meminfo fails the plugin's fragment (the runtime reports it) instead of inventing values", async () => {
-  await assert.rejects(collectFragment(plugin, { procfs: "/nonexistent-procfs" }), /plugin memory: ENOENT/);
+  await assert.rejects(collectFragment(plugin, { procfs: "/nonexistent-procfs" }), /plugin memory: cannot read \/nonexistent-procfs\/meminfo \(ENOENT\)/);
 });
 
 test("a meminfo without MemTotal fails the fragment with a message naming the file and the line", async () => {

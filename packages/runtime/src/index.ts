@@ -18,3 +18,4 @@ export { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 export { loadConfig, readKeyValueFile, parseKeyValues, ConfigError, CONFIG_SCHEMA, EXIT_CONFIG, DEFAULT_ENV_FILE } from "./config.js";
 export type { AgentConfig, PluginEntry, LoadConfigOptions, KeyValueFile } from "./config.js";
 export { roundPercent } from "./round.js";
+export { KernelFile } from "./kernel-file.js";
