@@ -40,8 +40,14 @@ export function destroyCharts(): void {
   live.clear();
 }
 
+// The root's size changes whenever content is added (its height), and once when observation starts: only
+// a chart whose box really changed size is resized, since uPlot redraws on every setSize.
 new ResizeObserver(() => {
-  for (const { plot, box } of live) if (box.clientWidth > 0) plot.setSize({ width: box.clientWidth, height: chartHeight() });
+  const height = chartHeight();
+  for (const { plot, box } of live) {
+    const width = box.clientWidth;
+    if (width > 0 && (width !== plot.width || height !== plot.height)) plot.setSize({ width, height });
+  }
 }).observe(document.documentElement);
 
 function options(spec: ChartSpec, width: number): uPlot.Options {
