@@ -8,23 +8,21 @@ import { build } from "esbuild";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "dist", "public");
 
+const common = { bundle: true, minify: true, target: ["es2022"], entryNames: "[name]-[hash]", outdir: join(out, "assets"), metafile: true, logLevel: "warning" };
+
+/** The names of a build's outputs (content-hashed). */
+const outputsOf = (result) => Object.keys(result.metafile.outputs).map((file) => basename(file));
+
 export async function buildPage() {
   await rm(out, { recursive: true, force: true });
-  const result = await build({
-    entryPoints: { app: join(here, "page", "main.ts") },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    target: ["es2022"],
-    entryNames: "[name]-[hash]",
-    outdir: join(out, "assets"),
-    metafile: true,
-    logLevel: "warning",
-  });
-  const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
-  const js = outputs.find((name) => name.endsWith(".js"));
-  const css = outputs.find((name) => name.endsWith(".css"));
-  const html = (await readFile(join(here, "page", "index.html"), "utf8")).replace("APP_JS", js).replace("APP_CSS", css);
+  // The main script: a module, run once the document is parsed.
+  const app = outputsOf(await build({ ...common, entryPoints: { app: join(here, "page", "main.ts") }, format: "esm" }));
+  // A small classic script run from the head as soon as it is parsed: it starts the view's API requests.
+  const boot = outputsOf(await build({ ...common, entryPoints: { boot: join(here, "page", "boot.ts") }, format: "iife" }));
+  const js = app.find((name) => name.endsWith(".js"));
+  const css = app.find((name) => name.endsWith(".css"));
+  const bootJs = boot.find((name) => name.endsWith(".js"));
+  const html = (await readFile(join(here, "page", "index.html"), "utf8")).replace("APP_JS", js).replace("APP_CSS", css).replace("BOOT_JS", bootJs);
   await mkdir(out, { recursive: true });
   await writeFile(join(out, "index.html"), html);
   return out;

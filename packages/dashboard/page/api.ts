@@ -1,4 +1,5 @@
 import type { ErrorResponse } from "../src/api-types.js";
+import { ACCEPT_JSON, takePrefetched } from "./prefetch.js";
 
 /** What went wrong, in words for the banner, with what to do. */
 export class ApiError extends Error {
@@ -7,11 +8,11 @@ export class ApiError extends Error {
   }
 }
 
-/** GET a JSON API path; any failure becomes an ApiError the page can show as is. */
+/** GET a JSON API path (or take the boot script's request for it); any failure becomes an ApiError the page can show as is. */
 export async function getJson<T>(path: string): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, { headers: { accept: "application/json" } });
+    response = await (takePrefetched(path) ?? fetch(path, { headers: ACCEPT_JSON }));
   } catch {
     throw new ApiError("The dashboard server does not answer.", "Is `resourcemonitor dashboard` still running? The page retries on its own.", "server-down");
   }

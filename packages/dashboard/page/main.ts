@@ -6,6 +6,8 @@ import { destroyCharts } from "./charts.js";
 import { h } from "./dom.js";
 import { renderFleet, tickAges } from "./fleet.js";
 import { renderHost } from "./host.js";
+import { dropPrefetched } from "./prefetch.js";
+import { historyPath, hostsPath, latestPath, parseRoute } from "./route.js";
 
 const view = document.getElementById("view") as HTMLElement;
 const banner = document.getElementById("banner") as HTMLElement;
@@ -58,7 +60,7 @@ function fleetView(mine: number): void {
   every(
     () => interval,
     async () => {
-      const fleet = await getJson<FleetResponse>("/api/hosts");
+      const fleet = await getJson<FleetResponse>(hostsPath);
       if (mine !== generation) return;
       interval = Math.max(1, fleet.intervalSeconds);
       fetchedAt = Date.now();
@@ -71,11 +73,6 @@ function fleetView(mine: number): void {
   timers.push(window.setInterval(() => tickAges(view, (Date.now() - fetchedAt) / 1000), 1000));
 }
 
-/** About one sample per device pixel across the window: more would not show, and each costs a store read. */
-function pointsWanted(): number {
-  return Math.min(3600, Math.max(300, Math.round(window.innerWidth * window.devicePixelRatio)));
-}
-
 function hostView(host: string, range: RangeName, mine: number): void {
   document.title = `${host} · resourcemonitor`;
   let refresh = 60;
@@ -84,11 +81,11 @@ function hostView(host: string, range: RangeName, mine: number): void {
     () => refresh,
     async () => {
       const [latest, history] = await Promise.all([
-        getJson<unknown>(`/api/hosts/${encoded}/latest`).catch((error: unknown) => {
+        getJson<unknown>(latestPath(host)).catch((error: unknown) => {
           if (error instanceof ApiError && error.code === "not-found") return undefined;
           throw error;
         }),
-        getJson<HistoryResponse>(`/api/hosts/${encoded}/history?range=${range}&points=${pointsWanted()}`),
+        getJson<HistoryResponse>(historyPath(host, range)),
       ]);
       if (mine !== generation) return;
       // A day's chart changes little per sample: refresh it less often than the agents write.
@@ -107,13 +104,14 @@ function route(): void {
   destroyCharts();
   clearError();
   view.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  const match = /^#\/host\/([^?]+)(?:\?range=(\w+))?$/.exec(location.hash);
-  if (!match) return fleetView(generation);
-  const range = (match[2] ?? "1h") in RANGES ? ((match[2] ?? "1h") as RangeName) : "1h";
-  hostView(decodeURIComponent(match[1] as string), range, generation);
+  const current = parseRoute(location.hash);
+  if (current.view === "fleet") fleetView(generation);
+  else hostView(current.host, current.range, generation);
 }
 
 window.addEventListener("hashchange", route);
 // Canvas colours come from CSS variables: redraw when the system switches between light and dark.
 window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", route);
 route();
+// The first view has taken the boot script's requests it wanted (synchronously, before its first await).
+dropPrefetched();

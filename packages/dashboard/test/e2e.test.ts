@@ -106,6 +106,38 @@ test("a host's charts render with one line per core, sensor and GPU", async () =
   await assertNotBlank("host-gpu2");
 });
 
+test("opening a host asks for its latest document and history once each, and draws each chart once", async () => {
+  // A page of its own, counting canvas clears (uPlot clears before each draw): the view must not redraw
+  // its charts when nothing changed size, and the main script takes over the boot script's requests.
+  const fresh = await browser.context.newPage();
+  try {
+    await fresh.setViewportSize({ width: 1280, height: 1600 });
+    await fresh.addInitScript(() => {
+      const clears: Record<string, number> = {};
+      Object.assign(globalThis, { clears });
+      const clearRect = CanvasRenderingContext2D.prototype.clearRect;
+      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
+        const chart = this.canvas.closest("[data-chart]")?.getAttribute("data-chart") ?? "?";
+        clears[chart] = (clears[chart] ?? 0) + 1;
+        return clearRect.apply(this, args);
+      };
+    });
+    const requests: string[] = [];
+    fresh.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.pathname.startsWith("/api/")) requests.push(url.pathname);
+    });
+    await fresh.goto(`${dashboard.url}#/host/nosensor`);
+    await fresh.locator('[data-chart="memory"] canvas').waitFor();
+    await fresh.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.deepEqual(requests.sort(), ["/api/hosts/nosensor/history", "/api/hosts/nosensor/latest"]);
+    const clears = await fresh.evaluate(() => (globalThis as unknown as { clears: Record<string, number> }).clears);
+    assert.deepEqual(clears, { cpu: 1, "cpu-freq": 1, memory: 1 });
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("a host without sensors or GPUs says none instead of drawing empty charts", async () => {
   await page.goto(`${dashboard.url}#/host/nosensor`);
   await page.locator('[data-chart="memory"] canvas').waitFor();
