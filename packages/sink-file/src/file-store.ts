@@ -12,7 +12,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   compareKeys,
   PreconditionFailedError,
@@ -30,6 +30,7 @@ export interface FileStoreOptions {
 }
 
 const MAX_NAME_BYTES = 255;
+const MAX_REMEMBERED_PATHS = 64;
 const PID = process.pid; // a getpid() per read of process.pid otherwise
 
 function errorCode(error: unknown): string | undefined {
@@ -56,10 +57,12 @@ export function fileKeyProblem(key: string): string | undefined {
 
 /** `.<name>.<suffix>`: hidden, in the key's own directory (so rename and link stay on one file system). */
 function hiddenSibling(file: string, suffix: string): string {
-  const name = basename(file);
+  const slash = file.lastIndexOf("/"); // files are absolute paths built by pathOf: there is always one
+  const name = file.slice(slash + 1);
   const hidden = `.${name}.${suffix}`;
-  const short = Buffer.byteLength(hidden) <= MAX_NAME_BYTES ? hidden : `.${createHash("sha256").update(name).digest("hex").slice(0, 32)}.${suffix}`;
-  return join(dirname(file), short);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no counting.
+  const fits = hidden.length * 3 <= MAX_NAME_BYTES || Buffer.byteLength(hidden) <= MAX_NAME_BYTES;
+  return `${file.slice(0, slash + 1)}${fits ? hidden : `.${createHash("sha256").update(name).digest("hex").slice(0, 32)}.${suffix}`}`;
 }
 
 /**
@@ -140,9 +143,12 @@ class FileStore implements ObjectStore {
   private lastCreated: { file: string; body: string } | undefined;
   /** Cleared when the file system refuses hard links (some FUSE and network file systems). */
   private canLink = true;
+  private readonly rootWithSlash: string;
+  private readonly paths = new Map<string, string>();
 
   constructor(readonly root: string, options: FileStoreOptions) {
     this.description = root;
+    this.rootWithSlash = root.endsWith("/") ? root : `${root}/`;
     this.lockStaleMs = options.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? this.lockStaleMs + 2_000;
   }
@@ -166,10 +172,19 @@ class FileStore implements ObjectStore {
     yield* this.walk(folderKey, prefix, options.startAfter ?? "");
   }
 
+  /**
+   * The file of a key. A checked key has no empty, `.` or `..` segment, so appending it to the root needs no
+   * normalizing; the keys written every tick (`<host>.json`, list.json) are remembered.
+   */
   private pathOf(key: string): string {
+    let file = this.paths.get(key);
+    if (file !== undefined) return file;
     const problem = fileKeyProblem(key);
     if (problem) throw new Error(`key ${JSON.stringify(key)} cannot be stored in ${this.root}: it ${problem}`);
-    return join(this.root, key);
+    file = `${this.rootWithSlash}${key}`;
+    if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear(); // history keys are new each tick
+    this.paths.set(key, file);
+    return file;
   }
 
   /** Every visible key under `folderKey` (`""` or ending in `/`) in byte order, depth first. */
