@@ -4,6 +4,7 @@ import type { GpuSeries, HistoryResponse } from "./api-types.js";
 import { mapLimit } from "./concurrency.js";
 import { summarize, type DocumentSummary } from "./extract.js";
 import type { StoreView } from "./fleet.js";
+import { SampleRun, shapeOf, type AnswerHeader } from "./history-text.js";
 
 /** A history object's summary, or null when it was no JSON; either way final, since history objects never change. */
 export type HistoryCache = LRUCache<string, DocumentSummary | { unreadable: true }>;
@@ -24,6 +25,13 @@ interface KeyIndex {
   from: number;
   coveredTo: number;
   listedAt: number;
+  /**
+   * Positions (`base` + index in `entries`) name the same key across the indexes of one generation: an
+   * extension appends, and a full relisting that finds the keys it overlaps unchanged keeps the generation
+   * (shifting `base` when it starts elsewhere). Sample runs (history-text.ts) are kept by position.
+   */
+  generation: number;
+  base: number;
 }
 
 /** Per host, the keys already listed: a refresh lists only what came after them. */
@@ -34,6 +42,13 @@ const ENTRY_BYTES = 120;
 
 export function createKeyIndexCache(maxBytes: number): KeyIndexCache {
   return new LRUCache({ maxSize: maxBytes, sizeCalculation: (index) => Math.max(1, index.entries.length * ENTRY_BYTES) });
+}
+
+/** Per host and thinning step, the samples last answered as JSON text per column, extended as keys come. */
+export type RunCache = LRUCache<string, SampleRun>;
+
+export function createRunCache(maxBytes: number): RunCache {
+  return new LRUCache({ maxSize: maxBytes, sizeCalculation: (run) => Math.max(1, run.size) });
 }
 
 /**
@@ -47,6 +62,8 @@ export interface HistoryOptions extends StoreView {
   staleAfterSeconds: number;
   cache: HistoryCache;
   keyIndex: KeyIndexCache;
+  /** Answers kept as text per column (readHistoryJson); without it every answer is built anew. */
+  runs?: RunCache;
   /** More samples than this in the range are thinned to one per step. */
   maxPoints: number;
 }
@@ -61,21 +78,62 @@ async function listInto(entries: Entry[], { store }: StoreView, folder: string, 
   }
 }
 
+/** The first of `entries` (time-ordered) at or after `time`; `entries.length` when none. */
+function firstAtOrAfter(entries: Entry[], time: number): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((entries[middle] as Entry).time < time) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+let generations = 0;
+
+/**
+ * The generation and base of a fresh full listing: the previous index's, when the keys both cover are the
+ * same keys (at least one) and the previous covers nothing past the fresh one; else a new generation.
+ */
+function align(previous: KeyIndex | undefined, fresh: Pick<KeyIndex, "entries" | "from" | "coveredTo">): Pick<KeyIndex, "generation" | "base"> {
+  if (previous && previous.coveredTo <= fresh.coveredTo) {
+    const low = Math.max(previous.from, fresh.from);
+    const old = [firstAtOrAfter(previous.entries, low), firstAtOrAfter(previous.entries, previous.coveredTo + 1)] as const;
+    const now = [firstAtOrAfter(fresh.entries, low), firstAtOrAfter(fresh.entries, previous.coveredTo + 1)] as const;
+    let same = old[1] > old[0] && old[1] - old[0] === now[1] - now[0];
+    for (let offset = 0; same && offset < old[1] - old[0]; offset += 1) same = (previous.entries[old[0] + offset] as Entry).key === (fresh.entries[now[0] + offset] as Entry).key;
+    if (same) return { generation: previous.generation, base: previous.base + old[0] - now[0] };
+  }
+  generations += 1;
+  return { generation: generations, base: 0 };
+}
+
+/** The host's key index, and where the range's keys are in it (`first` to `end`, exclusive). */
+interface Listed {
+  index: KeyIndex;
+  first: number;
+  end: number;
+}
+
 /**
  * The history keys of `host` from `from` to `to`, in time order. The first request lists from the range's
  * first key (`StartAfter`); later ones list only the keys after the newest already known.
  */
-async function listRange(options: HistoryOptions, host: string, from: Date, to: Date): Promise<Entry[]> {
+async function listRange(options: HistoryOptions, host: string, from: Date, to: Date): Promise<Listed> {
   const folder = historyPrefix(host, options.prefix);
   // A key names its second: the key of the second `from` falls in counts.
   const start = Math.floor(from.getTime() / 1000) * 1000;
   const end = to.getTime();
   const now = Date.now();
-  let index = options.keyIndex.get(host);
+  const previous = options.keyIndex.get(host);
+  let index = previous;
   if (!index || index.from > start || now - index.listedAt > RELIST_MS) {
     // `<folder><YYYYMMDD_HHMMSS>` sorts just before that second's `.json` and `_n.json` keys.
-    index = { entries: [], from: start, coveredTo: end, listedAt: now };
-    await listInto(index.entries, options, folder, `${folder}${keyTimestamp(from)}`, start, end);
+    const entries: Entry[] = [];
+    await listInto(entries, options, folder, `${folder}${keyTimestamp(from)}`, start, end);
+    const fresh = { entries, from: start, coveredTo: end, listedAt: now };
+    index = { ...fresh, ...align(previous, fresh) };
   } else if (end > index.coveredTo) {
     // A new index, not an edit of the cached one: two requests extending it at once cannot interleave.
     const last = index.entries.at(-1);
@@ -84,21 +142,31 @@ async function listRange(options: HistoryOptions, host: string, from: Date, to: 
     index = { ...index, entries: index.entries.concat(added), coveredTo: end };
   }
   options.keyIndex.set(host, index);
-  return index.entries.filter(({ time }) => time >= start && time <= end);
+  return { index, first: firstAtOrAfter(index.entries, start), end: firstAtOrAfter(index.entries, end + 1) };
 }
 
-/** One entry per `stepSeconds` bucket (aligned to the epoch, so a moving range keeps picking the same, cached, keys). */
-function thin(entries: Entry[], from: Date, to: Date, maxPoints: number): { kept: Entry[]; stepSeconds: number } {
-  if (entries.length <= maxPoints) return { kept: entries, stepSeconds: 0 };
-  const stepSeconds = Math.ceil((to.getTime() - from.getTime()) / 1000 / maxPoints);
-  let lastBucket = Number.NaN;
-  const kept = entries.filter(({ time }) => {
-    const bucket = Math.floor(time / 1000 / stepSeconds);
-    if (bucket === lastBucket) return false;
-    lastBucket = bucket;
-    return true;
-  });
-  return { kept, stepSeconds };
+/** The clock-aligned bucket of `entry` at `stepSeconds`. */
+const bucketOf = (entry: Entry, stepSeconds: number) => Math.floor(entry.time / 1000 / stepSeconds);
+
+/**
+ * Whether thinning at `stepSeconds` keeps entry `position` of a range that starts before it: the first
+ * entry of each step-long bucket (aligned to the epoch, so a moving range keeps picking the same, cached,
+ * keys); every entry when `stepSeconds` is 0.
+ */
+function keeps(entries: Entry[], position: number, stepSeconds: number): boolean {
+  return stepSeconds === 0 || bucketOf(entries[position] as Entry, stepSeconds) !== bucketOf(entries[position - 1] as Entry, stepSeconds);
+}
+
+/** The kept entries of a range: its first, then the first of each later bucket. */
+function thin({ index, first, end }: Listed, stepSeconds: number): { kept: Entry[]; positions: number[] } {
+  const kept: Entry[] = [];
+  const positions: number[] = [];
+  for (let position = first; position < end; position += 1) {
+    if (position > first && !keeps(index.entries, position, stepSeconds)) continue;
+    kept.push(index.entries[position] as Entry);
+    positions.push(position);
+  }
+  return { kept, positions };
 }
 
 async function readSummary(options: HistoryOptions, key: string): Promise<DocumentSummary | undefined> {
@@ -201,13 +269,18 @@ function fromCache(cache: HistoryCache, entries: Entry[]): { summaries: (Documen
   return { summaries, missing };
 }
 
-/**
- * The host's samples from `from` to `to` as columns for charts, at most `wanted` of them (one per
- * step when there are more): listed once, read in parallel, summaries cached.
- */
-export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<HistoryResponse> {
-  const listed = await listRange(options, host, from, to);
-  const { kept, stepSeconds } = thin(listed, from, to, Math.min(wanted, options.maxPoints));
+/** What an answer for `from` to `to` keeps of the listed range, and says besides its samples. */
+function planOf(options: HistoryOptions, listed: Listed, host: string, from: Date, to: Date, wanted: number): { stepSeconds: number; header: Omit<AnswerHeader, "skipped"> } {
+  const count = listed.end - listed.first;
+  const maxPoints = Math.min(wanted, options.maxPoints);
+  const stepSeconds = count <= maxPoints ? 0 : Math.ceil((to.getTime() - from.getTime()) / 1000 / maxPoints);
+  const header = { host, from: from.toISOString(), to: to.toISOString(), stepSeconds, listed: count, intervalSeconds: options.intervalSeconds, staleAfterSeconds: options.staleAfterSeconds };
+  return { stepSeconds, header };
+}
+
+/** The answer built from every kept sample's summary (read from the cache or the store). */
+async function build(options: HistoryOptions, listed: Listed, stepSeconds: number, header: Omit<AnswerHeader, "skipped">) {
+  const { kept, positions } = thin(listed, stepSeconds);
   const { summaries, missing } = fromCache(options.cache, kept);
   const read = await mapLimit(missing, options.concurrency, (index) => readSummary(options, (kept[index] as Entry).key));
   missing.forEach((position, index) => (summaries[position] = read[index]));
@@ -218,19 +291,94 @@ export async function readHistory(options: HistoryOptions, host: string, from: D
     time.push((kept[index] as Entry).time / 1000);
     points.push(summary);
   });
-  return {
-    host,
-    from: from.toISOString(),
-    to: to.toISOString(),
+  const response: HistoryResponse = {
+    host: header.host,
+    from: header.from,
+    to: header.to,
     stepSeconds,
-    listed: listed.length,
+    listed: header.listed,
     time,
     cpu: cpuSeries(points),
     memory: memorySeries(points),
     temperatures: temperatureSeries(points),
     gpus: gpuSeries(points),
     skipped: kept.length - points.length,
-    intervalSeconds: options.intervalSeconds,
-    staleAfterSeconds: options.staleAfterSeconds,
+    intervalSeconds: header.intervalSeconds,
+    staleAfterSeconds: header.staleAfterSeconds,
   };
+  return { response, kept, positions, summaries };
+}
+
+/**
+ * The host's samples from `from` to `to` as columns for charts, at most `wanted` of them (one per
+ * step when there are more): listed once, read in parallel, summaries cached.
+ */
+export async function readHistory(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<HistoryResponse> {
+  const listed = await listRange(options, host, from, to);
+  const { stepSeconds, header } = planOf(options, listed, host, from, to, wanted);
+  return (await build(options, listed, stepSeconds, header)).response;
+}
+
+const runKey = (host: string, stepSeconds: number) => `${host}/${stepSeconds}`;
+
+/** Drop runs that would be cut to less than this, or to less than half of themselves. */
+const RUN_TRIM = 1024;
+
+/**
+ * The answer from the host's run at this step, extended by the keys listed since: undefined when there is
+ * no run for this range, or a sample that cannot join it (unreadable, gone, or of another shape).
+ */
+async function fromRun(options: HistoryOptions, runs: RunCache, host: string, listed: Listed, stepSeconds: number, header: Omit<AnswerHeader, "skipped">): Promise<string | undefined> {
+  const { index, first, end } = listed;
+  const key = runKey(host, stepSeconds);
+  const run = runs.get(key);
+  // Absolute positions: the range's first sample, and the end of the range.
+  const start = index.base + first;
+  const stop = index.base + end;
+  const usable = () => run !== undefined && runs.get(key) === run && run.generation === index.generation && run.scanFrom <= start + 1 && run.scanTo >= start + 1;
+  if (!usable() || !run) return undefined;
+  const scanTo = run.scanTo;
+  const added: number[] = [];
+  for (let position = scanTo; position < stop; position += 1) if (keeps(index.entries, position - index.base, stepSeconds)) added.push(position - index.base);
+  const firstKnown = run.positions[run.find(start)] === start;
+  const wanted = firstKnown ? added : [first, ...added];
+  const summaries = await mapLimit(wanted, options.concurrency, (position) => readSummary(options, (index.entries[position] as Entry).key));
+  // Another request may have changed the run meanwhile: then build this answer anew.
+  if (!usable() || run.scanTo !== scanTo || summaries.some((summary) => summary === undefined || shapeOf(summary)?.key !== run.shape.key)) return undefined;
+  const firstSample = firstKnown ? undefined : { time: (index.entries[first] as Entry).time, summary: summaries.shift() as DocumentSummary };
+  added.forEach((position, offset) => run.append(index.base + position, (index.entries[position] as Entry).time, summaries[offset] as DocumentSummary));
+  run.scanTo = Math.max(run.scanTo, stop);
+  const from = run.find(firstKnown ? start : start + 1);
+  const answer = run.answer({ ...header, skipped: 0 }, from, run.find(stop), firstSample);
+  if (from > RUN_TRIM && from > run.length / 2) run.drop(from);
+  runs.set(key, run); // its size changed
+  return answer;
+}
+
+/** Starts a run from an answer built anew: its samples after the first, when all are readable and of one shape. */
+function seedRun(runs: RunCache, host: string, listed: Listed, stepSeconds: number, built: Awaited<ReturnType<typeof build>>): void {
+  const { index, first, end } = listed;
+  const samples = built.summaries.slice(1);
+  const shape = samples[0] ? shapeOf(samples[0]) : undefined;
+  if (!shape || samples.some((summary) => summary === undefined || shapeOf(summary)?.key !== shape.key)) return void runs.delete(runKey(host, stepSeconds));
+  const run = new SampleRun(shape, index.generation, index.base + first + 1, index.base + end);
+  samples.forEach((summary, offset) => run.append(index.base + (built.positions[offset + 1] as number), (built.kept[offset + 1] as Entry).time, summary as DocumentSummary));
+  runs.set(runKey(host, stepSeconds), run);
+}
+
+/**
+ * The history answer as JSON text: as readHistory's, but a range that moved since the last answer at its
+ * step is cut from that answer's text and the samples listed since (options.runs), not built anew.
+ */
+export async function readHistoryJson(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<string> {
+  const listed = await listRange(options, host, from, to);
+  const { stepSeconds, header } = planOf(options, listed, host, from, to, wanted);
+  const { runs } = options;
+  if (runs && listed.end > listed.first) {
+    const answer = await fromRun(options, runs, host, listed, stepSeconds, header);
+    if (answer !== undefined) return answer;
+  }
+  const built = await build(options, listed, stepSeconds, header);
+  if (runs) seedRun(runs, host, listed, stepSeconds, built);
+  return JSON.stringify(built.response);
 }

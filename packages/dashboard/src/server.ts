@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { hostnameProblem, latestKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
 import { RANGES, type ErrorResponse, type FleetResponse } from "./api-types.js";
 import { readFleet, type FleetOptions } from "./fleet.js";
-import { createHistoryCache, createKeyIndexCache, readHistory, type HistoryOptions } from "./history.js";
+import { createHistoryCache, createKeyIndexCache, createRunCache, readHistoryJson, type HistoryOptions } from "./history.js";
 import { defaultPublicDir, loadStaticFiles, type StaticFile } from "./static-files.js";
 import { describeStoreError, StoreHealth, type DashboardLogger } from "./store-errors.js";
 
@@ -22,7 +22,7 @@ export interface DashboardOptions {
   staleAfterSeconds?: number;
   /** Store reads in flight at most per request (default 32). */
   concurrency?: number;
-  /** Bytes of history summaries kept in memory (default 64 MiB; a quarter more for listed keys). */
+  /** Bytes of history summaries kept in memory (default 64 MiB; a quarter more each for listed keys and for answers kept as text). */
   cacheBytes?: number;
   /** Samples per history answer at most, whatever `points` asks; a longer range is thinned to one per step (default 3600). */
   maxPoints?: number;
@@ -134,6 +134,7 @@ class DashboardHandler {
       ...this.fleetOptions,
       cache: createHistoryCache(cacheBytes),
       keyIndex: createKeyIndexCache(Math.ceil(cacheBytes / 4)),
+      runs: createRunCache(Math.ceil(cacheBytes / 4)),
       maxPoints: options.maxPoints ?? 3600,
     };
     this.health = new StoreHealth(logger);
@@ -211,9 +212,9 @@ class DashboardHandler {
   private async history(host: string, query: URLSearchParams, response: ServerResponse, head: boolean): Promise<void> {
     const now = Date.now();
     const { from, to } = rangeOf(query, now);
-    const history = await readHistory(this.historyOptions, host, from, to, pointsOf(query));
+    const history = await readHistoryJson(this.historyOptions, host, from, to, pointsOf(query));
     this.health.succeeded(this.options.store.description);
-    sendJson(response, 200, history, to.getTime() < now - CLOSED_AFTER_MS ? IMMUTABLE : SHORT_CACHE, head);
+    send(response, 200, "application/json; charset=utf-8", history, to.getTime() < now - CLOSED_AFTER_MS ? IMMUTABLE : SHORT_CACHE, head);
   }
 }
 
