@@ -156,3 +156,17 @@ test("frequency: without cpufreq, the cpuinfo MHz lines (no min, no max); with n
   assert.deepEqual(new FrequencyReader({ kind: "none" }).read(), { current: null, min: null, max: null });
   await rm(root, { recursive: true });
 });
+
+test("frequency from cpuinfo: read once where x86 prints the boot-time MHz (no aperfmperf flag), every tick where it measures", async () => {
+  const cpuinfo = (mhz: string, flags: string) => `processor\t: 0\ncpu MHz\t\t: ${mhz}\nflags\t\t: fpu ${flags} sse2\n\n`;
+  for (const [flags, constant, second] of [["hypervisor", true, 2596.148], ["aperfmperf hypervisor", false, 3100]] as const) {
+    const root = await tree({ "proc/cpuinfo": cpuinfo("2596.148", flags) });
+    const source = discoverFrequencySource(join(root, "proc"), join(root, "sys"));
+    assert.deepEqual(source, { kind: "cpuinfo", path: join(root, "proc/cpuinfo"), constant });
+    const reader = new FrequencyReader(source);
+    assert.deepEqual(reader.read(), { current: 2596.148, min: null, max: null });
+    await writeFile(join(root, "proc/cpuinfo"), cpuinfo("3100.000", flags));
+    assert.deepEqual(reader.read(), { current: second, min: null, max: null }, flags);
+    await rm(root, { recursive: true });
+  }
+});
