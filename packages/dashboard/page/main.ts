@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 import { renderFleet, tickAges } from "./fleet.js";
 import { renderHost } from "./host.js";
 import { dropPrefetched } from "./prefetch.js";
-import { historyPath, hostsPath, latestPath, parseRoute } from "./route.js";
+import { hostViewPath, hostsPath, parseRoute } from "./route.js";
 
 const view = document.getElementById("view") as HTMLElement;
 const banner = document.getElementById("banner") as HTMLElement;
@@ -80,14 +80,9 @@ function hostView(host: string, range: RangeName, mine: number): void {
   every(
     () => refresh,
     async () => {
-      const [latest, history] = await Promise.all([
-        getJson<unknown>(latestPath(host)).catch((error: unknown) => {
-          if (error instanceof ApiError && error.code === "not-found") return undefined;
-          throw error;
-        }),
-        getJson<HistoryResponse>(historyPath(host, range)),
-      ]);
+      const history = await getJson<HistoryResponse>(hostViewPath(host, range));
       if (mine !== generation) return;
+      const latest = history.latest ?? undefined;
       // A day's chart changes little per sample: refresh it less often than the agents write.
       refresh = Math.max(1, history.intervalSeconds, RANGES[range] / 360);
       renderHost(view, host, latest, history, range, (next) => (location.hash = `#/host/${encoded}?range=${next}`));

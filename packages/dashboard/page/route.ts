@@ -16,10 +16,10 @@ export function pointsWanted(): number {
 }
 
 export const hostsPath = "/api/hosts";
-export const latestPath = (host: string): string => `/api/hosts/${encodeURIComponent(host)}/latest`;
-export const historyPath = (host: string, range: RangeName): string => `/api/hosts/${encodeURIComponent(host)}/history?range=${range}&points=${pointsWanted()}`;
+/** A host's history for the range, with its latest document (one request for the whole host view). */
+export const hostViewPath = (host: string, range: RangeName): string => `/api/hosts/${encodeURIComponent(host)}/history?range=${range}&points=${pointsWanted()}&latest=1`;
 
 /** The API paths a view asks for when it opens (and on each refresh). */
 export function viewRequests(route: Route): string[] {
-  return route.view === "fleet" ? [hostsPath] : [latestPath(route.host), historyPath(route.host, route.range)];
+  return route.view === "fleet" ? [hostsPath] : [hostViewPath(route.host, route.range)];
 }

@@ -92,6 +92,8 @@ export interface HistoryResponse {
   /** As in FleetResponse, so a page opened on a host knows them. */
   intervalSeconds: number;
   staleAfterSeconds: number;
+  /** With `latest=1`: the host's latest document as stored, or null when it has none (or it is not JSON). */
+  latest?: unknown;
 }
 
 export type StoreErrorCode = "access-denied" | "unreachable" | "no-such-bucket" | "no-credentials" | "store-error";

@@ -101,6 +101,14 @@ function pointsOf(query: URLSearchParams): number | undefined {
   return points;
 }
 
+/** `latest=1`: the history answer also carries the host's latest document. */
+function latestOf(query: URLSearchParams): boolean {
+  const text = query.get("latest");
+  if (text === null) return false;
+  if (text !== "1") throw badRequest(`latest=${JSON.stringify(text)} is not 1`, "Give latest=1 to have the host's latest document in the answer, or leave it out.");
+  return true;
+}
+
 function hostOf(encoded: string): string {
   let host: string;
   try {
@@ -209,12 +217,28 @@ class DashboardHandler {
     send(response, 200, "application/json; charset=utf-8", object.body, SHORT_CACHE, head);
   }
 
+  /** The host's latest document as JSON text (as stored), or `null` when there is none or it is not JSON. */
+  private async latestJson(host: string): Promise<string> {
+    const object = await this.options.store.get(latestKey(host, this.fleetOptions.prefix));
+    if (!object) return "null";
+    try {
+      JSON.parse(object.body);
+      return object.body;
+    } catch {
+      return "null";
+    }
+  }
+
   private async history(host: string, query: URLSearchParams, response: ServerResponse, head: boolean): Promise<void> {
     const now = Date.now();
     const { from, to } = rangeOf(query, now);
-    const history = await readHistoryJson(this.historyOptions, host, from, to, pointsOf(query));
+    const withLatest = latestOf(query);
+    // The latest document is read alongside the listing: the page's host view is then one request.
+    const [history, latest] = await Promise.all([readHistoryJson(this.historyOptions, host, from, to, pointsOf(query)), withLatest ? this.latestJson(host) : undefined]);
     this.health.succeeded(this.options.store.description);
-    send(response, 200, "application/json; charset=utf-8", history, to.getTime() < now - CLOSED_AFTER_MS ? IMMUTABLE : SHORT_CACHE, head);
+    const body = latest === undefined ? history : `${history.slice(0, -1)},"latest":${latest}}`;
+    // With the latest document the answer can change whatever the range.
+    send(response, 200, "application/json; charset=utf-8", body, to.getTime() < now - CLOSED_AFTER_MS && !withLatest ? IMMUTABLE : SHORT_CACHE, head);
   }
 }
 

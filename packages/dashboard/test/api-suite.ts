@@ -172,6 +172,25 @@ export function apiSuite(name: string, open: () => Promise<{ store: ObjectStore;
     assert.equal(oldRange.body.time.length, 5);
   });
 
+  test(`${name}: latest=1 adds the host's latest document to its history (the page's host view is one request)`, async () => {
+    const { status, body, cache } = await getJson<HistoryResponse>(dashboard, "/api/hosts/gpu2/history?range=15m&latest=1");
+    assert.equal(status, 200);
+    assert.equal(cache, "public, max-age=1");
+    assert.deepEqual(body.latest, seeded.hosts.gpu2.latest);
+    assert.equal(body.time.length, 30);
+    const without = await getJson<HistoryResponse>(dashboard, "/api/hosts/gpu2/history?range=15m");
+    assert.equal("latest" in without.body, false);
+    // A closed range stays immutable alone, not with the latest document, which changes.
+    const old = seeded.hosts.old.documents;
+    const closed = await getJson<HistoryResponse>(dashboard, `/api/hosts/old/history?from=${old[0]?.timestamp}&to=${old.at(-1)?.timestamp}&latest=1`);
+    assert.equal(closed.cache, "public, max-age=1");
+    assert.deepEqual(closed.body.latest, seeded.hosts.old.latest);
+    const ghost = await getJson<HistoryResponse>(legacy, "/api/hosts/ghost/history?range=1h&latest=1");
+    assert.equal(ghost.status, 200);
+    assert.equal(ghost.body.latest, null, "no latest document");
+    assert.equal((await getJson(dashboard, "/api/hosts/gpu2/history?range=15m&latest=yes")).status, 400);
+  });
+
   test(`${name}: bad ranges are refused with what to give instead`, async () => {
     for (const query of ["range=2h", "", "from=yesterday", "from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z", "from=2025-01-01T00:00:00Z&to=2025-03-01T00:00:00Z"]) {
       const { status, body } = await getJson<{ error: { code: string; hint: string } }>(dashboard, `/api/hosts/alpha/history?${query}`);
