@@ -61,51 +61,57 @@ export function rowTexts(summary: DocumentSummary, shape: Shape): string[] {
   return row;
 }
 
-/** One column's values as `v,v,v`, with where each ends, so that any run of them is one substring. */
+/**
+ * One column's values as the bytes `v,v,v` (the values are numbers and null: ASCII), with where each ends,
+ * so that any run of them is one view of the bytes, sent as is: no string is built, encoded or collected
+ * per answer. Bytes once written are never changed (an answer still being sent may hold a view of them):
+ * appending writes past them, and growing or dropping copies into new bytes.
+ */
 export class TextColumn {
-  private text: string;
-  private ends: number[];
-
-  constructor(values: readonly string[] = []) {
-    this.text = values.join(",");
-    this.ends = new Array<number>(values.length);
-    let at = -1;
-    values.forEach((value, index) => (this.ends[index] = at += value.length + 1));
-  }
+  private bytes = Buffer.allocUnsafe(256);
+  private used = 0;
+  private ends: number[] = [];
 
   get length(): number {
     return this.ends.length;
   }
 
   push(value: string): void {
-    this.text = this.ends.length === 0 ? value : `${this.text},${value}`;
-    this.ends.push(this.text.length);
+    const comma = this.ends.length > 0 ? 1 : 0;
+    if (this.used + comma + value.length > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.used + comma + value.length));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    if (comma) this.bytes[this.used++] = 0x2c;
+    this.used += this.bytes.write(value, this.used, "latin1");
+    this.ends.push(this.used);
   }
 
-  /** Values `from` to `to` (exclusive), comma-separated; "" when none. */
-  slice(from: number, to: number): string {
-    if (from >= to) return "";
-    return this.text.slice(from === 0 ? 0 : (this.ends[from - 1] as number) + 1, this.ends[to - 1]);
+  /** Values `from` to `to` (exclusive), comma-separated; empty when none. */
+  slice(from: number, to: number): Buffer {
+    if (from >= to) return EMPTY;
+    return this.bytes.subarray(from === 0 ? 0 : (this.ends[from - 1] as number) + 1, this.ends[to - 1]);
   }
 
   /** Forgets the first `count` values. */
   drop(count: number): void {
     if (count <= 0) return;
-    if (count >= this.ends.length) {
-      this.text = "";
-      this.ends = [];
-      return;
-    }
-    const cut = (this.ends[count - 1] as number) + 1;
-    this.text = this.text.slice(cut);
+    const cut = count >= this.ends.length ? this.used : (this.ends[count - 1] as number) + 1;
+    const kept = Buffer.allocUnsafe(Math.max(256, 2 * (this.used - cut)));
+    this.bytes.copy(kept, 0, cut, this.used);
+    this.bytes = kept;
+    this.used -= cut;
     this.ends = this.ends.slice(count).map((end) => end - cut);
   }
 
-  /** Characters held (for the cache's size). */
+  /** Bytes held (for the cache's size). */
   get size(): number {
-    return this.text.length;
+    return this.bytes.length;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** What an answer says besides its samples. */
 export interface AnswerHeader {
@@ -182,12 +188,30 @@ export class SampleRun {
 
   /**
    * The answer for run samples `from` to `to` (exclusive), after `first` (a sample not in the run, or
-   * undefined), as JSON text: the same text JSON.stringify gives the general way's answer.
+   * undefined), as JSON: the same bytes JSON.stringify gives the general way's answer.
    */
-  answer(header: AnswerHeader, from: number, to: number, first?: { time: number; summary: DocumentSummary }): string {
+  answer(header: AnswerHeader, from: number, to: number, first?: { time: number; summary: DocumentSummary }): Buffer {
+    const chunks: Buffer[] = [];
+    let pending = "";
+    /** Text is gathered and added as one chunk before the next column. */
+    const add = (text: string) => (pending += text);
+    const flush = () => {
+      if (pending !== "") chunks.push(Buffer.from(pending));
+      pending = "";
+    };
     const firstRow = first ? rowTexts(first.summary, this.shape) : undefined;
-    const join = (head: string | undefined, rest: string) => (head === undefined ? rest : rest === "" ? head : `${head},${rest}`);
-    const column = (index: number) => `[${join(firstRow?.[index], (this.columns[index] as TextColumn).slice(from, to))}]`;
+    const values = (head: string | undefined, rest: Buffer) => {
+      add("[");
+      if (head !== undefined) add(rest.length > 0 ? `${head},` : head);
+      flush();
+      if (rest.length > 0) chunks.push(rest);
+      add("]");
+    };
+    let next = 0;
+    const column = () => {
+      const index = next++;
+      values(firstRow?.[index], (this.columns[index] as TextColumn).slice(from, to));
+    };
     const lastNonNull = <T>(read: (summary: DocumentSummary) => T | null): T | null => {
       for (let index = to - 1; index >= from; index -= 1) {
         const value = read(this.summaries[index] as DocumentSummary);
@@ -196,35 +220,58 @@ export class SampleRun {
       return first ? read(first.summary) : null;
     };
     const { shape } = this;
-    let next = 0;
-    const take = () => column(next++);
-    const parts = [
-      `{"host":${JSON.stringify(header.host)},"from":${JSON.stringify(header.from)},"to":${JSON.stringify(header.to)},"stepSeconds":${header.stepSeconds},"listed":${header.listed}`,
-      `,"time":[${join(first ? String(first.time / 1000) : undefined, this.time.slice(from, to))}]`,
-    ];
+    add(`{"host":${JSON.stringify(header.host)},"from":${JSON.stringify(header.from)},"to":${JSON.stringify(header.to)},"stepSeconds":${header.stepSeconds},"listed":${header.listed},"time":`);
+    values(first ? String(first.time / 1000) : undefined, this.time.slice(from, to));
     if (shape.cores >= 0) {
-      const total = take();
-      const cores = Array.from({ length: shape.cores }, take);
-      parts.push(`,"cpu":{"total":${total},"cores":[${cores.join(",")}],"frequencyMhz":${take()}}`);
-    } else parts.push(`,"cpu":null`);
+      add(`,"cpu":{"total":`);
+      column();
+      add(`,"cores":[`);
+      for (let core = 0; core < shape.cores; core += 1) {
+        if (core > 0) add(",");
+        column();
+      }
+      add(`],"frequencyMhz":`);
+      column();
+      add("}");
+    } else add(`,"cpu":null`);
     if (shape.hasMemory) {
-      const [percent, used, swapPercent, swapUsed] = [take(), take(), take(), take()];
-      const total = JSON.stringify(lastNonNull((summary) => summary.memoryTotalBytes));
-      const swapTotal = JSON.stringify(lastNonNull((summary) => summary.swapTotalBytes));
-      parts.push(`,"memory":{"percent":${percent},"usedBytes":${used},"totalBytes":${total},"swapPercent":${swapPercent},"swapUsedBytes":${swapUsed},"swapTotalBytes":${swapTotal}}`);
-    } else parts.push(`,"memory":null`);
+      add(`,"memory":{"percent":`);
+      column();
+      add(`,"usedBytes":`);
+      column();
+      add(`,"totalBytes":${JSON.stringify(lastNonNull((summary) => summary.memoryTotalBytes))},"swapPercent":`);
+      column();
+      add(`,"swapUsedBytes":`);
+      column();
+      add(`,"swapTotalBytes":${JSON.stringify(lastNonNull((summary) => summary.swapTotalBytes))}}`);
+    } else add(`,"memory":null`);
     if (shape.sensors.length > 0) {
-      const celsius = shape.sensors.map(take);
-      parts.push(`,"temperatures":{"sensors":${JSON.stringify(shape.sensors)},"celsius":[${celsius.join(",")}]}`);
-    } else parts.push(`,"temperatures":null`);
-    const gpus = shape.gpus.map((index) => {
+      add(`,"temperatures":{"sensors":${JSON.stringify(shape.sensors)},"celsius":[`);
+      shape.sensors.forEach((_sensor, position) => {
+        if (position > 0) add(",");
+        column();
+      });
+      add("]}");
+    } else add(`,"temperatures":null`);
+    add(`,"gpus":[`);
+    shape.gpus.forEach((index, position) => {
       const gpu = (summary: DocumentSummary) => summary.gpus.find((candidate) => candidate.index === index);
       const name = JSON.stringify(lastNonNull((summary) => gpu(summary)?.name ?? null));
       const memoryTotal = JSON.stringify(lastNonNull((summary) => gpu(summary)?.memoryTotalBytes ?? null));
-      const [utilization, memoryPercent, memoryUsed, temperature, power] = [take(), take(), take(), take(), take()];
-      return `{"index":${index},"name":${name},"memoryTotalBytes":${memoryTotal},"utilizationPercent":${utilization},"memoryPercent":${memoryPercent},"memoryUsedBytes":${memoryUsed},"temperatureCelsius":${temperature},"powerWatts":${power}}`;
+      add(`${position > 0 ? "," : ""}{"index":${index},"name":${name},"memoryTotalBytes":${memoryTotal},"utilizationPercent":`);
+      column();
+      add(`,"memoryPercent":`);
+      column();
+      add(`,"memoryUsedBytes":`);
+      column();
+      add(`,"temperatureCelsius":`);
+      column();
+      add(`,"powerWatts":`);
+      column();
+      add("}");
     });
-    parts.push(`,"gpus":[${gpus.join(",")}],"skipped":${header.skipped},"intervalSeconds":${header.intervalSeconds},"staleAfterSeconds":${header.staleAfterSeconds}}`);
-    return parts.join("");
+    add(`],"skipped":${header.skipped},"intervalSeconds":${header.intervalSeconds},"staleAfterSeconds":${header.staleAfterSeconds}}`);
+    flush();
+    return Buffer.concat(chunks);
   }
 }

@@ -328,7 +328,7 @@ const RUN_TRIM = 1024;
  * The answer from the host's run at this step, extended by the keys listed since: undefined when there is
  * no run for this range, or a sample that cannot join it (unreadable, gone, or of another shape).
  */
-async function fromRun(options: HistoryOptions, runs: RunCache, host: string, listed: Listed, stepSeconds: number, header: Omit<AnswerHeader, "skipped">): Promise<string | undefined> {
+async function fromRun(options: HistoryOptions, runs: RunCache, host: string, listed: Listed, stepSeconds: number, header: Omit<AnswerHeader, "skipped">): Promise<Buffer | undefined> {
   const { index, first, end } = listed;
   const key = runKey(host, stepSeconds);
   const run = runs.get(key);
@@ -367,10 +367,10 @@ function seedRun(runs: RunCache, host: string, listed: Listed, stepSeconds: numb
 }
 
 /**
- * The history answer as JSON text: as readHistory's, but a range that moved since the last answer at its
+ * The history answer as JSON (UTF-8): as readHistory's, but a range that moved since the last answer at its
  * step is cut from that answer's text and the samples listed since (options.runs), not built anew.
  */
-export async function readHistoryJson(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<string> {
+export async function readHistoryJson(options: HistoryOptions, host: string, from: Date, to: Date, wanted = options.maxPoints): Promise<Buffer> {
   const listed = await listRange(options, host, from, to);
   const { stepSeconds, header } = planOf(options, listed, host, from, to, wanted);
   const { runs } = options;
@@ -380,5 +380,5 @@ export async function readHistoryJson(options: HistoryOptions, host: string, fro
   }
   const built = await build(options, listed, stepSeconds, header);
   if (runs) seedRun(runs, host, listed, stepSeconds, built);
-  return JSON.stringify(built.response);
+  return Buffer.from(JSON.stringify(built.response));
 }

@@ -236,7 +236,7 @@ class DashboardHandler {
     // The latest document is read alongside the listing: the page's host view is then one request.
     const [history, latest] = await Promise.all([readHistoryJson(this.historyOptions, host, from, to, pointsOf(query)), withLatest ? this.latestJson(host) : undefined]);
     this.health.succeeded(this.options.store.description);
-    const body = latest === undefined ? history : `${history.slice(0, -1)},"latest":${latest}}`;
+    const body = latest === undefined ? history : Buffer.concat([history.subarray(0, -1), Buffer.from(`,"latest":${latest}}`)]);
     // With the latest document the answer can change whatever the range.
     send(response, 200, "application/json; charset=utf-8", body, to.getTime() < now - CLOSED_AFTER_MS && !withLatest ? IMMUTABLE : SHORT_CACHE, head);
   }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { historyKey, type ObjectStore } from "@resourcemonitor/layout";
 import { createFileStore } from "@resourcemonitor/sink-file";
 import { createHistoryCache, createKeyIndexCache, createRunCache, readHistory, readHistoryJson, type HistoryOptions } from "../src/index.js";
+import { TextColumn } from "../src/history-text.js";
 import { agentDocuments, tempDir, twoGpus, type Doc } from "./seed.js";
 
 // readHistoryJson answers a moving range from the text of its last answer plus the samples listed since
@@ -65,7 +66,7 @@ function options(runs: boolean): HistoryOptions & { lookups: () => number } {
 async function check(fast: ReturnType<typeof options>, host: string, fromSecond: number, toSecond: number, points?: number): Promise<number> {
   const [from, to] = [new Date(T0 + fromSecond * 1000), new Date(T0 + toSecond * 1000)];
   const before = fast.lookups();
-  const text = await readHistoryJson(fast, host, from, to, points);
+  const text = (await readHistoryJson(fast, host, from, to, points)).toString();
   const lookups = fast.lookups() - before;
   assert.equal(text, JSON.stringify(await readHistory(options(false), host, from, to, points)), `${host} ${fromSecond}..${toSecond}`);
   return lookups;
@@ -82,7 +83,7 @@ test("a range moving by a second is cut from the last answer, with the same text
   // New samples written past the range's end are listed and appended.
   await write("slide", seconds(60, 5));
   assert.ok((await check(fast, "slide", 34, 64)) <= 15, "only the 14 samples after the last range");
-  const answer = JSON.parse(await readHistoryJson(fast, "slide", new Date(T0 + 34_000), new Date(T0 + 64_000))) as { time: number[]; gpus: { index: number }[]; temperatures: { sensors: string[] } };
+  const answer = JSON.parse((await readHistoryJson(fast, "slide", new Date(T0 + 34_000), new Date(T0 + 64_000))).toString()) as { time: number[]; gpus: { index: number }[]; temperatures: { sensors: string[] } };
   assert.equal(answer.time.length, 31);
   assert.deepEqual(answer.gpus.map((gpu) => gpu.index), [0, 1]);
   assert.equal(answer.temperatures.sensors.length, 3);
@@ -138,6 +139,23 @@ test("requests for the same range at once get the same answer", async () => {
   const ranges = [1, 1, 2, 3, 3];
   const answers = await Promise.all(ranges.map((at) => readHistoryJson(fast, "together", new Date(T0 + at * 1000), new Date(T0 + (at + 20) * 1000))));
   for (const [position, at] of ranges.entries()) {
-    assert.equal(answers[position], JSON.stringify(await readHistory(options(false), "together", new Date(T0 + at * 1000), new Date(T0 + (at + 20) * 1000))));
+    assert.equal(answers[position]?.toString(), JSON.stringify(await readHistory(options(false), "together", new Date(T0 + at * 1000), new Date(T0 + (at + 20) * 1000))));
   }
+});
+
+test("a column's bytes, once handed out, do not change as values are added or dropped", () => {
+  const column = new TextColumn();
+  const expected = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => String((index + from) * 1.5)).join(",");
+  for (let value = 0; value < 100; value += 1) column.push(String(value * 1.5));
+  const beforeGrowing = column.slice(10, 20);
+  for (let value = 100; value < 2000; value += 1) column.push(String(value * 1.5));
+  const beforeDropping = column.slice(0, 30);
+  column.drop(50);
+  column.push("null");
+  assert.equal(beforeGrowing.toString(), expected(10, 20));
+  assert.equal(beforeDropping.toString(), expected(0, 30));
+  assert.equal(column.length, 1951);
+  assert.equal(column.slice(0, 2).toString(), "75,76.5");
+  assert.equal(column.slice(1949, 1951).toString(), "2998.5,null");
+  assert.equal(column.slice(3, 3).length, 0);
 });
