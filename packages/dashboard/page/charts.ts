@@ -87,14 +87,31 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
   };
 }
 
-/** A uPlot time-series chart in its own section; `data-series` counts its lines (for people and tests). */
-export function chart(spec: ChartSpec, container: HTMLElement): HTMLElement {
+/** A chart's section in the page, its plot not drawn yet (drawCharts). */
+export interface PlacedChart {
+  spec: ChartSpec;
+  section: HTMLElement;
+  box: HTMLElement;
+}
+
+/** A time-series chart's section (title, and a box for the plot); `data-series` counts its lines (for people and tests). */
+export function chart(spec: ChartSpec, container: HTMLElement): PlacedChart {
   const box = h("div", { class: "plot" });
   const minor = spec.series.filter((line) => line.minor).length;
   const section = h("section", { class: `chart${minor > 8 ? " many-minor" : ""}`, "data-chart": spec.id, "data-series": String(spec.series.length) }, h("h3", {}, spec.title), box);
   container.append(section);
-  const data: uPlot.AlignedData = [spec.time, ...spec.series.map((line) => line.values)];
-  const plot = new uPlot(options(spec, Math.max(box.clientWidth, 280)), data, box);
-  live.add({ plot, box });
-  return section;
+  return { spec, section, box };
+}
+
+/**
+ * Draws placed charts with uPlot. Every box's width is read before the first plot is made: one layout
+ * for all, not one per chart (each plot added to the page would otherwise lay it out again).
+ */
+export function drawCharts(placed: PlacedChart[]): void {
+  const widths = placed.map(({ box }) => box.clientWidth);
+  placed.forEach(({ spec, box }, index) => {
+    const data: uPlot.AlignedData = [spec.time, ...spec.series.map((line) => line.values)];
+    const plot = new uPlot(options(spec, Math.max(widths[index] as number, 280)), data, box);
+    live.add({ plot, box });
+  });
 }

@@ -1,6 +1,6 @@
 import type { HistoryResponse, RangeName } from "../src/api-types.js";
 import { hottest, summarize, type DocumentSummary } from "../src/extract.js";
-import { chart, destroyCharts, type ChartSpec } from "./charts.js";
+import { chart, destroyCharts, drawCharts, type ChartSpec, type PlacedChart } from "./charts.js";
 import { h, none } from "./dom.js";
 import { age, celsius, gib, mhz, percent, watts } from "./format.js";
 
@@ -66,43 +66,40 @@ function gpuCharts(history: HistoryResponse, { time, span }: Span): ChartSpec[] 
 function charts(history: HistoryResponse, grid: HTMLElement): void {
   const { time, cpu, memory, temperatures } = history;
   const span: [number, number] = [Date.parse(history.from) / 1000, Date.parse(history.to) / 1000];
+  const placed: PlacedChart[] = [];
+  const add = (spec: ChartSpec) => void placed.push(chart(spec, grid));
   if (cpu) {
-    chart(
-      {
-        id: "cpu",
-        title: "CPU usage, total and per core",
-        time,
-        span,
-        format: percent,
-        range: [0, 100],
-        series: [{ label: "total", values: cpu.total }, ...cpu.cores.map((values, core) => ({ label: `core ${core}`, values, minor: true }))],
-      },
-      grid,
-    );
-    if (cpu.frequencyMhz.some((value) => value !== null)) chart({ id: "cpu-freq", title: "CPU frequency", time, span, format: mhz, series: [{ label: "current", values: cpu.frequencyMhz }] }, grid);
+    add({
+      id: "cpu",
+      title: "CPU usage, total and per core",
+      time,
+      span,
+      format: percent,
+      range: [0, 100],
+      series: [{ label: "total", values: cpu.total }, ...cpu.cores.map((values, core) => ({ label: `core ${core}`, values, minor: true }))],
+    });
+    if (cpu.frequencyMhz.some((value) => value !== null)) add({ id: "cpu-freq", title: "CPU frequency", time, span, format: mhz, series: [{ label: "current", values: cpu.frequencyMhz }] });
   } else grid.append(none("CPU"));
   if (memory) {
-    chart(
-      {
-        id: "memory",
-        title: `Memory (${gib(memory.totalBytes)}) and swap (${gib(memory.swapTotalBytes)})`,
-        time,
-        span,
-        format: percent,
-        range: [0, 100],
-        series: [
-          { label: "RAM", values: memory.percent, legend: (value, index) => `${percent(value)} (${gib(memory.usedBytes[index])})` },
-          { label: "swap", values: memory.swapPercent, legend: (value, index) => `${percent(value)} (${gib(memory.swapUsedBytes[index])})` },
-        ],
-      },
-      grid,
-    );
+    add({
+      id: "memory",
+      title: `Memory (${gib(memory.totalBytes)}) and swap (${gib(memory.swapTotalBytes)})`,
+      time,
+      span,
+      format: percent,
+      range: [0, 100],
+      series: [
+        { label: "RAM", values: memory.percent, legend: (value, index) => `${percent(value)} (${gib(memory.usedBytes[index])})` },
+        { label: "swap", values: memory.swapPercent, legend: (value, index) => `${percent(value)} (${gib(memory.swapUsedBytes[index])})` },
+      ],
+    });
   } else grid.append(none("Memory"));
   if (temperatures) {
-    chart({ id: "temperatures", title: "CPU temperatures", time, span, format: celsius, series: temperatures.sensors.map((sensor, index) => ({ label: sensor, values: temperatures.celsius[index] ?? [] })) }, grid);
+    add({ id: "temperatures", title: "CPU temperatures", time, span, format: celsius, series: temperatures.sensors.map((sensor, index) => ({ label: sensor, values: temperatures.celsius[index] ?? [] })) });
   } else grid.append(none("CPU temperature sensors"));
   if (history.gpus.length === 0) grid.append(none("GPUs"));
-  else for (const spec of gpuCharts(history, { time, span })) chart(spec, grid);
+  else for (const spec of gpuCharts(history, { time, span })) add(spec);
+  drawCharts(placed);
 }
 
 /** The host view: header, range switch and every chart the host's documents have data for. */
