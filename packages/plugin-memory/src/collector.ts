@@ -9,6 +9,9 @@ export interface MemoryFragment {
   swap: SwapMemory;
 }
 
+/** The lines of /proc/meminfo this plugin reads: psutil's virtual and swap figures and the kernel's estimate. */
+const MEMINFO_FIELDS = ["MemTotal", "MemFree", "MemAvailable", "Cached", "Active(file)", "Inactive(file)", "SReclaimable", "SwapTotal", "SwapFree"];
+
 /*
  * Files are read synchronously: procfs is generated from kernel memory, and a synchronous read costs a few
  * microseconds where fs/promises costs 100+ µs of thread-pool hops (the agent's budget is 1 ms per tick).
@@ -31,7 +34,7 @@ export class MemoryCollector {
   read(): MemoryFragment {
     const text = this.meminfo.read();
     if (text === null) throw new Error(`cannot read ${this.meminfo.path} (${this.meminfo.problem})`);
-    const fields = parseMeminfo(text);
+    const fields = parseMeminfo(text, MEMINFO_FIELDS);
     const total = this.required(fields, "MemTotal");
     const free = this.required(fields, "MemFree");
     // MemAvailable reads 0 on some kernels and containers (psutil issue #1915): treated as missing.

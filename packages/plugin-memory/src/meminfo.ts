@@ -21,23 +21,46 @@ function isDigit(code: number): boolean {
  * `Name: <digits>` at the start of a line, the digits ending at whitespace or the line's end. The colon, not
  * whitespace, ends the name: `ShadowCallStack:10373888 kB` has no space after it. Scanned by character codes:
  * this runs every tick, and a regular expression's match objects were a fifth of what a tick allocated.
+ * With `names`, only those lines are looked up (by indexOf) and scanned: the collector needs 9 of ~55 lines,
+ * and scanning every line's digits was 0.17 ms/s of the agent's profile at 1 Hz (interpreted, never optimized).
  */
-export function parseMeminfo(text: string): Meminfo {
+export function parseMeminfo(text: string, names?: readonly string[]): Meminfo {
   const fields: Meminfo = new Map();
-  for (let start = 0; start < text.length; ) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const colon = text.indexOf(":", start);
-    if (colon > start && colon < end) {
-      let first = colon + 1;
-      while (first < end && (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB)) first += 1;
-      let last = first;
-      while (last < end && isDigit(text.charCodeAt(last))) last += 1;
-      if (last > first && (last === end || isSpace(text.charCodeAt(last)))) fields.set(text.slice(start, colon), Number(text.slice(first, last)) * 1024);
+  if (names) {
+    for (const name of names) {
+      const start = lineStartOf(text, `${name}:`);
+      if (start >= 0) addField(fields, text, start, start + name.length);
     }
+    return fields;
+  }
+  for (let start = 0; start < text.length; ) {
+    const end = lineEnd(text, start);
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < end) addField(fields, text, start, colon);
     start = end + 1;
   }
   return fields;
+}
+
+function lineEnd(text: string, start: number): number {
+  const end = text.indexOf("\n", start);
+  return end < 0 ? text.length : end;
+}
+
+/** Where the line starting with `head` begins, or -1. */
+function lineStartOf(text: string, head: string): number {
+  if (text.startsWith(head)) return 0;
+  const found = text.indexOf(`\n${head}`);
+  return found < 0 ? -1 : found + 1;
+}
+
+function addField(fields: Meminfo, text: string, start: number, colon: number): void {
+  const end = lineEnd(text, colon);
+  let first = colon + 1;
+  while (first < end && (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB)) first += 1;
+  let last = first;
+  while (last < end && isDigit(text.charCodeAt(last))) last += 1;
+  if (last > first && (last === end || isSpace(text.charCodeAt(last)))) fields.set(text.slice(start, colon), Number(text.slice(first, last)) * 1024);
 }
 
 /** Sum of the `low` watermarks (pages) of every zone in /proc/zoneinfo. */

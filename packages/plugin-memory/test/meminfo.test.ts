@@ -1,5 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { roundPercent } from "@resourcemonitor/runtime";
 import { estimateInputs, freePlusCached, kernelEstimate, parseMeminfo, sumLowWatermarks, swapMemory, virtualMemory } from "../src/index.js";
 
@@ -13,6 +16,21 @@ test("parseMeminfo splits on the colon and multiplies kB by 1024", () => {
 test("parseMeminfo skips lines whose value is empty or not a decimal count", () => {
   const fields = parseMeminfo("MemTotal:\nMemFree:   0x10 kB\nCached: -5 kB\nBuffers: 7 kB");
   assert.deepEqual([...fields], [["Buffers", 7 * KIB]]);
+});
+
+test("parseMeminfo with names finds exactly those lines, as the full parse does, on every fixture and edge case", () => {
+  const names = ["MemTotal", "MemFree", "MemAvailable", "Cached", "Active(file)", "Inactive(file)", "SReclaimable", "SwapTotal", "SwapFree", "Buffers"];
+  const directory = fileURLToPath(new URL("testcases/", import.meta.url));
+  const texts = readdirSync(directory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => readFileSync(join(directory, entry.name, "proc/meminfo"), "latin1"));
+  texts.push("MemTotal:\nMemFree:   0x10 kB\nCached: -5 kB\nBuffers: 7 kB", "SwapFree: 5 kB\nXSwapFree: 9 kB", "MemFree:2 kB", "");
+  assert.ok(texts.length >= 10);
+  for (const text of texts) {
+    const all = parseMeminfo(text);
+    const expected = names.filter((name) => all.has(name)).map((name) => [name, all.get(name)]);
+    assert.deepEqual([...parseMeminfo(text, names)], expected, text.slice(0, 80));
+  }
 });
 
 test("sumLowWatermarks adds every zone's low line and nothing else", () => {
