@@ -149,8 +149,10 @@ export class FrequencyReader {
 
   read(): Frequency {
     if (this.source.kind === "cpufreq") return this.readCpufreq();
-    if (this.cpuinfo) return this.source.kind === "cpuinfo" && this.source.constant ? { ...(this.constantReading ??= this.readCpuinfo(this.cpuinfo)) } : this.readCpuinfo(this.cpuinfo);
-    return noFrequency();
+    if (!this.cpuinfo) return noFrequency();
+    if (this.source.kind !== "cpuinfo" || !this.source.constant) return this.readCpuinfo(this.cpuinfo);
+    this.constantReading ??= this.readConstant(this.cpuinfo);
+    return { ...this.constantReading };
   }
 
   close(): void {
@@ -186,6 +188,13 @@ export class FrequencyReader {
       domain.maxKhz = readInteger(domain.maxPath);
     }
     this.limitsReadAt = now;
+  }
+
+  /** Read once, and the file closed: it will say the same thing until the machine reboots. */
+  private readConstant(cpuinfo: KernelFile): Frequency {
+    const reading = this.readCpuinfo(cpuinfo);
+    cpuinfo.close();
+    return reading;
   }
 
   /** psutil's fallback without cpufreq: the mean of the cpuinfo MHz lines, with no min or max (psutil says 0.0). */
