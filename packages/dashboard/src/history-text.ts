@@ -41,6 +41,17 @@ export function shapeOf(summary: DocumentSummary): Shape | undefined {
   return { key: JSON.stringify([cores, summary.hasMemory, sensors, gpus]), cores, hasMemory: summary.hasMemory, sensors, gpus, columns };
 }
 
+/** Whether `summary` has `shape` (without building its shape). */
+export function sameShape(shape: Shape, summary: DocumentSummary): boolean {
+  if ((summary.hasCpu ? summary.perCore.length : -1) !== shape.cores || summary.hasMemory !== shape.hasMemory) return false;
+  const { temperatures, gpus } = summary;
+  if (temperatures.length !== shape.sensors.length || gpus.length !== shape.gpus.length) return false;
+  for (let position = 0; position < temperatures.length; position += 1) if ((temperatures[position] as { sensor: string }).sensor !== shape.sensors[position]) return false;
+  // As many GPUs, each of the shape's (distinct) indexes among them: the same indexes, each once.
+  for (const index of shape.gpus) if (!gpus.some((gpu) => gpu.index === index)) return false;
+  return true;
+}
+
 /** A value as JSON (the figures are finite numbers or null). */
 const text = (value: number | null): string => (value === null ? "null" : String(value));
 
@@ -71,6 +82,18 @@ export class TextColumn {
   private bytes = Buffer.allocUnsafe(256);
   private used = 0;
   private ends: number[] = [];
+
+  /** A column of `values` at once (one join, not a write per value). */
+  static of(values: readonly string[]): TextColumn {
+    const column = new TextColumn();
+    const text = values.join(",");
+    column.bytes = Buffer.allocUnsafe(Math.max(256, 2 * text.length));
+    column.used = column.bytes.write(text, 0, "latin1");
+    column.ends = new Array<number>(values.length);
+    let at = -1;
+    for (let index = 0; index < values.length; index += 1) column.ends[index] = at += (values[index] as string).length + 1;
+    return column;
+  }
 
   get length(): number {
     return this.ends.length;
@@ -132,10 +155,10 @@ export interface AnswerHeader {
  */
 export class SampleRun {
   /** Index positions of the samples, ascending. */
-  readonly positions: number[] = [];
-  readonly summaries: DocumentSummary[] = [];
-  private readonly time = new TextColumn();
-  private readonly columns: TextColumn[];
+  positions: number[] = [];
+  summaries: DocumentSummary[] = [];
+  private time = new TextColumn();
+  private columns: TextColumn[];
 
   constructor(
     readonly shape: Shape,
@@ -146,6 +169,18 @@ export class SampleRun {
     public scanTo: number,
   ) {
     this.columns = Array.from({ length: shape.columns }, () => new TextColumn());
+  }
+
+  /** A run of `summaries` (all of `shape`) at once: each column joined, not written value by value. */
+  static of(shape: Shape, generation: number, scanFrom: number, scanTo: number, samples: { position: number; time: number; summary: DocumentSummary }[]): SampleRun {
+    const run = new SampleRun(shape, generation, scanFrom, scanTo);
+    const columns = Array.from({ length: shape.columns }, () => new Array<string>(samples.length));
+    samples.forEach(({ summary }, sample) => rowTexts(summary, shape).forEach((value, column) => ((columns[column] as string[])[sample] = value)));
+    run.positions = samples.map(({ position }) => position);
+    run.summaries = samples.map(({ summary }) => summary);
+    run.time = TextColumn.of(samples.map(({ time }) => String(time / 1000)));
+    run.columns = columns.map((values) => TextColumn.of(values));
+    return run;
   }
 
   append(position: number, time: number, summary: DocumentSummary): void {

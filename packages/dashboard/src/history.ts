@@ -4,7 +4,7 @@ import type { GpuSeries, HistoryResponse } from "./api-types.js";
 import { mapLimit } from "./concurrency.js";
 import { summarize, type DocumentSummary } from "./extract.js";
 import type { StoreView } from "./fleet.js";
-import { SampleRun, shapeOf, type AnswerHeader } from "./history-text.js";
+import { sameShape, SampleRun, shapeOf, type AnswerHeader } from "./history-text.js";
 
 /** A history object's summary, or null when it was no JSON; either way final, since history objects never change. */
 export type HistoryCache = LRUCache<string, DocumentSummary | { unreadable: true }>;
@@ -344,7 +344,7 @@ async function fromRun(options: HistoryOptions, runs: RunCache, host: string, li
   const wanted = firstKnown ? added : [first, ...added];
   const summaries = await mapLimit(wanted, options.concurrency, (position) => readSummary(options, (index.entries[position] as Entry).key));
   // Another request may have changed the run meanwhile: then build this answer anew.
-  if (!usable() || run.scanTo !== scanTo || summaries.some((summary) => summary === undefined || shapeOf(summary)?.key !== run.shape.key)) return undefined;
+  if (!usable() || run.scanTo !== scanTo || summaries.some((summary) => summary === undefined || !sameShape(run.shape, summary))) return undefined;
   const firstSample = firstKnown ? undefined : { time: (index.entries[first] as Entry).time, summary: summaries.shift() as DocumentSummary };
   added.forEach((position, offset) => run.append(index.base + position, (index.entries[position] as Entry).time, summaries[offset] as DocumentSummary));
   run.scanTo = Math.max(run.scanTo, stop);
@@ -358,12 +358,11 @@ async function fromRun(options: HistoryOptions, runs: RunCache, host: string, li
 /** Starts a run from an answer built anew: its samples after the first, when all are readable and of one shape. */
 function seedRun(runs: RunCache, host: string, listed: Listed, stepSeconds: number, built: Awaited<ReturnType<typeof build>>): void {
   const { index, first, end } = listed;
-  const samples = built.summaries.slice(1);
-  const shape = samples[0] ? shapeOf(samples[0]) : undefined;
-  if (!shape || samples.some((summary) => summary === undefined || shapeOf(summary)?.key !== shape.key)) return void runs.delete(runKey(host, stepSeconds));
-  const run = new SampleRun(shape, index.generation, index.base + first + 1, index.base + end);
-  samples.forEach((summary, offset) => run.append(index.base + (built.positions[offset + 1] as number), (built.kept[offset + 1] as Entry).time, summary as DocumentSummary));
-  runs.set(runKey(host, stepSeconds), run);
+  const summaries = built.summaries.slice(1);
+  const shape = summaries[0] ? shapeOf(summaries[0]) : undefined;
+  if (!shape || summaries.some((summary) => summary === undefined || !sameShape(shape, summary))) return void runs.delete(runKey(host, stepSeconds));
+  const samples = summaries.map((summary, offset) => ({ position: index.base + (built.positions[offset + 1] as number), time: (built.kept[offset + 1] as Entry).time, summary: summary as DocumentSummary }));
+  runs.set(runKey(host, stepSeconds), SampleRun.of(shape, index.generation, index.base + first + 1, index.base + end, samples));
 }
 
 /**
