@@ -6,6 +6,7 @@ import { destroyCharts } from "./charts.js";
 import { h } from "./dom.js";
 import { renderFleet, tickAges } from "./fleet.js";
 import { renderHost } from "./host.js";
+import { markFirstRender } from "./marks.js";
 import { dropPrefetched } from "./prefetch.js";
 import { hostViewPath, hostsPath, parseRoute } from "./route.js";
 
@@ -66,6 +67,7 @@ function fleetView(mine: number): void {
       fetchedAt = Date.now();
       storeLabel.textContent = fleet.store;
       renderFleet(view, fleet);
+      markFirstRender();
       stamp();
     },
     mine,
@@ -86,6 +88,7 @@ function hostView(host: string, range: RangeName, mine: number): void {
       // A day's chart changes little per sample: refresh it less often than the agents write.
       refresh = Math.max(1, history.intervalSeconds, RANGES[range] / 360);
       renderHost(view, host, latest, history, range, (next) => (location.hash = `#/host/${encoded}?range=${next}`));
+      markFirstRender();
       stamp();
     },
     mine,

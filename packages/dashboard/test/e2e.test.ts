@@ -138,6 +138,42 @@ test("opening a host is one request (its history with its latest document), and 
   }
 });
 
+test("the page marks its first render once: after every chart is drawn, then the frame that shows them", async () => {
+  // bench/dashboard.mjs reads these marks as the page's own time to first render.
+  const fresh = await browser.context.newPage();
+  try {
+    await fresh.addInitScript(() => {
+      const drawn: Record<string, number> = {};
+      const atMarks: Record<string, Record<string, number>> = {};
+      Object.assign(globalThis, { atMarks });
+      const stroke = CanvasRenderingContext2D.prototype.stroke;
+      CanvasRenderingContext2D.prototype.stroke = function (this: CanvasRenderingContext2D, ...args: [Path2D]) {
+        const chart = this.canvas.closest("[data-chart]")?.getAttribute("data-chart") ?? "?";
+        drawn[chart] = (drawn[chart] ?? 0) + 1;
+        return stroke.apply(this, args);
+      } as typeof stroke;
+      const mark = performance.mark.bind(performance);
+      performance.mark = (name, options) => ((atMarks[name] = { ...drawn }), mark(name, options));
+    });
+    await fresh.goto(`${dashboard.url}#/host/gpu2`);
+    await fresh.waitForFunction(() => performance.getEntriesByName("resourcemonitor:frame").length > 0);
+    const { marks, atMarks } = await fresh.evaluate(() => ({
+      marks: performance.getEntriesByType("mark").map((entry) => [entry.name, entry.startTime] as const),
+      atMarks: (globalThis as unknown as { atMarks: Record<string, Record<string, number>> }).atMarks,
+    }));
+    assert.deepEqual(marks.map(([name]) => name), ["resourcemonitor:drawn", "resourcemonitor:frame"]);
+    assert.ok((marks[0]?.[1] ?? Infinity) <= (marks[1]?.[1] ?? -Infinity), JSON.stringify(marks));
+    const charts = await fresh.locator("[data-chart]").evaluateAll((sections) => sections.map((section) => section.getAttribute("data-chart")));
+    assert.deepEqual(Object.keys(atMarks["resourcemonitor:drawn"] ?? {}).sort(), [...charts].sort(), "every chart had drawn its lines at the first mark");
+    await fresh.locator(".ranges [data-range='15m']").click();
+    await fresh.locator(".ranges [data-range='15m'][aria-pressed='true']").waitFor();
+    await fresh.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    assert.equal(await fresh.evaluate(() => performance.getEntriesByType("mark").length), 2, "later views are not marked");
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("a host without sensors or GPUs says none instead of drawing empty charts", async () => {
   await page.goto(`${dashboard.url}#/host/nosensor`);
   await page.locator('[data-chart="memory"] canvas').waitFor();
