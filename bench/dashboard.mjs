@@ -4,6 +4,8 @@
 // by Debian's headless Chromium (playwright-core). Needs `npm run build` and /usr/bin/chromium.
 // The 1 h history is measured as a laptop page asks for it (one sample per pixel: 1200 of the 3600) and at
 // full resolution (a 3600 px wide page: all 3600). S3 "GET" counts include ListObjectsV2 (also a GET).
+// The history host's hour is seeded up to now, and a writer adds its sample every second during the runs, as its
+// agent at 1 s would (its PUTs are counted apart from the dashboard's GETs).
 // The S3 server runs in a process of its own, as a real endpoint would: in this process it would share an event
 // loop with the Playwright driver, whose work during a navigation delayed its answers by tens of milliseconds.
 // Usage: node bench/dashboard.mjs [--hosts 1000] [--runs 3] [--json FILE]
@@ -12,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { clearInterval, setInterval } from "node:timers";
+import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers";
 import { parseArgs, promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -63,8 +65,6 @@ async function main() {
   const RUNS = Number(values.runs);
   const BUCKET = "bench-fleet";
   const HISTORY_HOST = "host-0000";
-  /** History runs this far past the seed time, so every "last hour" window during the run holds 3600 samples. */
-  const FUTURE_S = 600;
   const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
   const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
@@ -83,14 +83,43 @@ async function main() {
     }));
   }
 
+  const doc = (base, host, time, step) => JSON.stringify({ ...base, hostname: host, timestamp: isoSecond(new Date(time)), cpu: { ...base.cpu, usage_percent: (step * 7) % 100 } });
+
+  /** The fleet's latest documents and list.json, and the history host's last hour up to now; returns the newest sample's time. */
   async function seed(store, base) {
     const now = Math.floor(Date.now() / 1000) * 1000;
     const hosts = Array.from({ length: HOSTS }, (_, index) => `host-${String(index).padStart(4, "0")}`);
-    const doc = (host, time, step) => JSON.stringify({ ...base, hostname: host, timestamp: isoSecond(new Date(time)), cpu: { ...base.cpu, usage_percent: (step * 7) % 100 } });
-    await parallel(hosts, 32, (host) => store.put(latestKey(host), doc(host, now, hosts.indexOf(host)), { contentType: "application/json" }));
+    await parallel(hosts, 32, (host) => store.put(latestKey(host), doc(base, host, now, hosts.indexOf(host)), { contentType: "application/json" }));
     await store.put(listKey(), JSON.stringify(Object.fromEntries(hosts.map((host) => [host, isoSecond(new Date(now))]))), { contentType: "application/json" });
-    const times = Array.from({ length: 3600 + FUTURE_S }, (_, index) => now - 3600_000 + index * 1000);
-    await parallel(times, 32, (time) => store.put(historyKey(HISTORY_HOST, new Date(time)), doc(HISTORY_HOST, time, time / 1000), { contentType: "application/json" }));
+    const times = Array.from({ length: 3601 }, (_, index) => now - 3600_000 + index * 1000);
+    await parallel(times, 32, (time) => store.put(historyKey(HISTORY_HOST, new Date(time)), doc(base, HISTORY_HOST, time, time / 1000), { contentType: "application/json" }));
+    return now;
+  }
+
+  /**
+   * The history host's agent at 1 s, as it writes: from the seeded hour on, each second's sample (history
+   * key, then `<host>.json`) shortly after the second starts, catching up on any second it missed. So the
+   * last hour always holds its 3600 samples (the newest second's for a few ms after it starts), and the store
+   * holds nothing past now, as a real one does.
+   */
+  function startWriter(store, base, newest) {
+    let stopped = false;
+    let timer;
+    let written = 0;
+    const write = async () => {
+      try {
+        for (const now = Math.floor(Date.now() / 1000) * 1000; newest < now; written += 1) {
+          newest += 1000;
+          await store.put(historyKey(HISTORY_HOST, new Date(newest)), doc(base, HISTORY_HOST, newest, newest / 1000), { contentType: "application/json" });
+        }
+        await store.put(latestKey(HISTORY_HOST), doc(base, HISTORY_HOST, newest, newest / 1000), { contentType: "application/json" });
+      } catch (error) {
+        console.error(`writer: ${error.message}`);
+      }
+      if (!stopped) timer = setTimeout(write, 1000 - (Date.now() % 1000));
+    };
+    void write();
+    return { written: () => written, stop: () => ((stopped = true), clearTimeout(timer)) };
   }
 
   function startDashboard(env) {
@@ -123,9 +152,10 @@ async function main() {
       const at = (name) => clock.getEntriesByName(name)[0]?.startTime;
       for (let waited = 0; at("resourcemonitor:frame") === undefined && waited < 5000; waited += 10) await new Promise((resolve) => globalThis.setTimeout(resolve, 10));
       const apiEnds = Object.fromEntries(clock.getEntriesByType("resource").filter((entry) => entry.name.includes("/api/")).map((entry) => [new URL(entry.name).pathname.split("/").pop(), Math.round(entry.responseEnd)]));
-      return { drawnMs: at("resourcemonitor:drawn"), frameMs: at("resourcemonitor:frame"), apiEnds };
+      const points = globalThis.document.querySelector(".summary")?.getAttribute("data-points");
+      return { drawnMs: at("resourcemonitor:drawn"), frameMs: at("resourcemonitor:frame"), apiEnds, points: points ? Number(points) : undefined };
     });
-    return { ms, pageMs: own.frameMs, drawnMs: own.drawnMs, requests: (await server.counts()).byMethod, apiEnds: own.apiEnds };
+    return { ms, pageMs: own.frameMs, drawnMs: own.drawnMs, points: own.points, requests: (await server.counts()).byMethod, apiEnds: own.apiEnds };
   }
 
   async function apiMs(url) {
@@ -148,19 +178,21 @@ async function main() {
   Object.assign(process.env, env); // the SDK's credential chain reads the process environment
   const store = createS3Store(createS3Client(resolveOptions({ bucket: BUCKET }, env)), { bucket: BUCKET });
   const seedStart = performance.now();
-  await seed(store, await agentDocument());
-  console.error(`seeded ${HOSTS} hosts and ${3600 + FUTURE_S} history objects in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+  const base = await agentDocument();
+  const writer = startWriter(store, base, await seed(store, base));
+  console.error(`seeded ${HOSTS} hosts and 3601 history objects in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; the history host's writer runs at 1 s`);
 
   const profile = await mkdtemp(join(tmpdir(), "rm-bench-chromium-"));
   const context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: FLAGS });
   const page = await context.newPage();
   await page.setViewportSize({ width: 1280, height: 800 });
   const runs = [];
-  // Page-side conditions (run in Chromium; the page's CSP forbids string evaluation).
+  // Page-side conditions (run in Chromium; the page's CSP forbids string evaluation). The history view is ready
+  // with all but at most the newest of its samples: the agent writes a second's sample just after it starts.
   const fleetReady = [(count) => globalThis.document.querySelectorAll("tbody tr").length === count, HOSTS];
   const historyReady = (points) => [
     (least) => Number(globalThis.document.querySelector(".summary")?.getAttribute("data-points") ?? 0) >= least && globalThis.document.querySelector('[data-chart="cpu"] canvas') !== null,
-    points,
+    points - 1,
   ];
 
   /**
@@ -200,6 +232,7 @@ async function main() {
       console.error(`run ${run + 1}: ${JSON.stringify(runs.at(-1))}`);
     }
   } finally {
+    writer.stop();
     await context.close();
     await rm(profile, { recursive: true, force: true });
     await server.close();
@@ -225,6 +258,7 @@ async function main() {
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, kernel: release(), node: process.version, chromium: (await promisify(execFile)("/usr/bin/chromium", ["--version"])).stdout.trim() },
     hosts: HOSTS,
     runs: RUNS,
+    historyWrittenDuringRuns: writer.written(),
     loadAverages: runs.map((entry) => entry.loadAverage),
     medianMs: { laptop1200: summary("laptop"), full3600: summary("full") },
     requests: {
