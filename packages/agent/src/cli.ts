@@ -139,9 +139,21 @@ function loggerFor(config: AgentConfig): Logger {
   return logger;
 }
 
+/**
+ * Node's process warnings (a dependency's deprecation or support notice, such as the AWS SDK's about Node
+ * versions) as one log line each, instead of Node's multi-line text between the JSON lines on stderr.
+ */
+function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error & { code?: string }) => {
+    logger.warn({ warning: warning.name, code: warning.code }, `process warning: ${warning.message.replace(/\s*\n\s*/g, " ")}`);
+  });
+}
+
 async function run(values: Values): Promise<number> {
   const config = await configure(values);
   const logger = loggerFor(config);
+  logProcessWarnings(logger);
   const releaseStateDir = claimStateDir(config.stateDir);
   const parts = await createAgent(config, logger);
   logger.info(

@@ -105,3 +105,23 @@ test("`status` says clearly when there is no agent, and reports a stopped one as
   assert.match(after.stdout, /^spool file: up; 0 samples waiting \(0 KiB\) in .*\.spool\/file$/m);
   assert.match(after.stdout, /^last tick: +\d{4}-.*Z \(\d+ s ago\); [1-9]\d* ticks, 0 skipped slots, 0 uncaught errors$/m);
 });
+
+test("a process warning from a plugin's dependency is one JSON log line, not Node's text between the log lines", { timeout: 30_000 }, async () => {
+  const cwd = await tempDir();
+  await writeFile(join(cwd, "resourcemonitor.config.json"), JSON.stringify({ interval: 1, hostname: "warned", collectors: ["memory", join(PLUGINS, "warns.mjs")] }));
+  const agent = startCli(["run"], { cwd });
+  try {
+    await waitFor(async () => (/process warning/.test(agent.stderr()) ? true : undefined), 10_000, "the warning's log line");
+  } finally {
+    agent.child.kill("SIGTERM");
+  }
+  const { code, stderr } = await agent.done;
+  assert.equal(code, 0, stderr.slice(-2000));
+  const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+  for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
+  const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; warning?: string }).filter((entry) => entry.msg.startsWith("process warning"));
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]?.level, 40);
+  assert.equal(warnings[0]?.msg, "process warning: SomeSupportWarning: this library will need a newer Node. More at https://example.invalid");
+  assert.equal(warnings[0]?.warning, "Warning");
+});
