@@ -1,4 +1,5 @@
 import uPlot from "uplot";
+import { densePaths } from "./dense-path.js";
 import { h } from "./dom.js";
 
 export interface LineSeries {
@@ -80,6 +81,7 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
           width: line.minor ? 1 : 2,
           class: line.minor ? "minor" : "major",
           points: { show: false },
+          paths: densePaths,
           value: (_self, value, _series, index) => (line.legend && index !== null ? line.legend(value ?? null, index) : spec.format(value ?? null)),
         };
       }),
