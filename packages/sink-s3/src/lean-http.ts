@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
-import type { HttpRequest as SignableRequest } from "@smithy/types";
+import { encodeStrict, SigV4Signer, type SignableRequest } from "./sigv4.js";
 
 /**
  * The lean request path: one signed S3 request over node:http(s) with a keep-alive agent, without the SDK's
@@ -51,19 +50,13 @@ interface Target {
   /** `/bucket` for path style, `` for virtual-hosted style. */
   basePath: string;
   host: string;
-  signer: SignatureV4;
-  sha256: S3Client["config"]["sha256"];
+  signer: SigV4Signer;
 }
 
 /** Unsigned (SigV4 never signs User-Agent): says at the server which requests took the lean path. */
 const USER_AGENT = "resourcemonitor-sink-s3 (lean path)";
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/** RFC 3986 encoding as S3 signs it: everything but `A-Z a-z 0-9 - _ . ~` (encodeURIComponent leaves `!'()*`). */
-export function encodeStrict(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 const encodeKey = (key: string) => key.split("/").map(encodeStrict).join("/");
 
@@ -104,15 +97,13 @@ async function resolveTarget(client: S3Client, bucket: string): Promise<Target |
   if (sigv4?.name !== "sigv4" || !sigv4.signingRegion || Object.keys(resolved.headers ?? {}).length > 0) return undefined;
   const url = resolved.url;
   if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
-  const signer = new SignatureV4({ credentials: config.credentials, region: sigv4.signingRegion, service: sigv4.signingName ?? "s3", sha256: config.sha256, uriEscapePath: false, applyChecksum: false });
   return {
     https: url.protocol === "https:",
     hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port === "" ? undefined : Number(url.port),
     basePath: url.pathname.replace(/\/$/, ""),
     host: url.host,
-    signer,
-    sha256: config.sha256,
+    signer: new SigV4Signer(sigv4.signingRegion, sigv4.signingName ?? "s3"),
   };
 }
 
@@ -165,19 +156,12 @@ export class LeanTransport {
     this.target ??= resolveTarget(this.client, this.bucket).catch(() => undefined);
     const target = await this.target;
     if (!target) return undefined;
-    const headers: Record<string, string> = { host: target.host, "user-agent": USER_AGENT, "x-amz-content-sha256": request.body === undefined ? EMPTY_SHA256 : createHash("sha256").update(request.body).digest("hex"), ...request.headers };
+    const credentials = await this.client.config.credentials();
+    const headers: Record<string, string> = { host: target.host, "user-agent": USER_AGENT, "x-amz-content-sha256": request.body === undefined ? EMPTY_SHA256 : hash("sha256", request.body, "hex"), ...request.headers };
     if (request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(request.body));
-    const unsigned: SignableRequest = {
-      method: request.method,
-      protocol: target.https ? "https:" : "http:",
-      hostname: target.hostname,
-      port: target.port,
-      path: `${target.basePath}/${encodeKey(request.key)}`,
-      query: request.query ?? {},
-      headers,
-    };
+    const unsigned: SignableRequest = { method: request.method, path: `${target.basePath}/${encodeKey(request.key)}`, query: request.query ?? {}, headers };
     const offset = (this.client.config as { systemClockOffset?: number }).systemClockOffset ?? 0;
-    const signed = await target.signer.sign(unsigned, { signingDate: new Date(Date.now() + offset) });
+    const signed = { ...unsigned, headers: target.signer.sign(unsigned, credentials, new Date(Date.now() + offset)) };
     return { target, signed };
   }
 
@@ -188,7 +172,7 @@ export class LeanTransport {
   }
 
   private exchange(target: Target, signed: SignableRequest, body: string | undefined): Promise<LeanResponse> {
-    const query = Object.entries(signed.query ?? {}).map(([name, value]) => `${encodeStrict(name)}=${encodeStrict(String(value))}`).join("&");
+    const query = Object.entries(signed.query).map(([name, value]) => `${encodeStrict(name)}=${encodeStrict(value)}`).join("&");
     const send = target.https ? httpsRequest : httpRequest;
     return new Promise<LeanResponse>((resolve, reject) => {
       const outgoing = send({ hostname: target.hostname, port: target.port, method: signed.method, path: query ? `${signed.path}?${query}` : signed.path, headers: signed.headers, agent: this.agentFor(target.https) });
