@@ -1,8 +1,9 @@
 /**
  * The page's own record of its first render, as performance marks (read by bench/dashboard.mjs, and by
  * anyone in the browser's performance panel): `resourcemonitor:drawn` once the first view's content is in
- * the document and its charts are drawn on their canvases, `resourcemonitor:frame` once the frame that shows
- * them has been produced. Times are from the navigation's start (the document's time origin).
+ * the document and its charts are drawn on their canvases, `resourcemonitor:frame` once the renderer's main
+ * thread has produced the next frame (laid out, painted and committed it; rasterizing and display follow on
+ * other threads). Times are from the navigation's start (the document's time origin).
  */
 export const DRAWN_MARK = "resourcemonitor:drawn";
 export const FRAME_MARK = "resourcemonitor:frame";
