@@ -10,6 +10,15 @@ const STATUS_EVERY_MS = 5000;
  * from the tick costs no wakeup of its own: at 1 Hz a 5 s timer's wakeups alone cost ~20 µs per tick.
  */
 const STATUS_FALLBACK_MS = 30_000;
+/**
+ * A tick waits for a slow sink until this long after the next slot is due, then spools the sample (the write
+ * goes on) and ends; the scheduler lets the next slot run that late (`TICK_GRACE_MS`) instead of skipping it.
+ * The wait's timer expires after the next slot's, so a write that answers in time costs no wakeup: Node never
+ * moves its native timer later when a timer is cleared, and a wait ending before the slot, as it did (250 ms
+ * before), woke an agent with the S3 sink once more every tick, for nothing.
+ */
+const SINK_WAIT_PAST_SLOT_MS = 20;
+const TICK_GRACE_MS = 250; // room for the spool's fdatasync on a slow disk
 
 /**
  * The running agent: ticks on the schedule, keeps `<stateDir>/status.json` current, logs a health line every
@@ -102,14 +111,13 @@ export class AgentRunner {
   private async startParts(): Promise<void> {
     const { runtime } = this.parts;
     const intervalMs = this.config.interval * 1000;
-    // The tick waits for sinks until shortly before the next slot; a slower write goes on, its sample spooled.
-    const margin = Math.min(250, intervalMs / 4);
     await runtime.start();
     this.scheduler = new Scheduler({
       intervalMs,
+      graceMs: TICK_GRACE_MS,
       run: async (slot) => {
         const document = await runtime.collect(slot);
-        if (document) await runtime.emit(document, { waitMs: slot.getTime() + intervalMs - margin - Date.now() });
+        if (document) await runtime.emit(document, { waitMs: slot.getTime() + intervalMs + SINK_WAIT_PAST_SLOT_MS - Date.now() });
         this.lastTick = { slot: slot.getTime(), finishedAt: Date.now() };
         this.saveStatusIfDue();
       },

@@ -10,7 +10,8 @@ export interface SchedulerStats {
 
 /**
  * Fires `run` at wall-clock multiples of the interval (…:00, …:10, … for 10 s). A tick that overruns its
- * slot makes the scheduler skip the slots it missed and count them, instead of running them back to back.
+ * slot makes the scheduler skip the slots it missed and count them, instead of running them back to back;
+ * one that ends no more than `graceMs` into the next slot lets that slot run, that much late.
  */
 export class Scheduler {
   readonly stats: SchedulerStats = { ticks: 0, skipped: 0 };
@@ -19,12 +20,14 @@ export class Scheduler {
   private stopped = true;
 
   private readonly intervalMs: number;
+  private readonly graceMs: number;
   private readonly run: (slot: Date) => Promise<void>;
   private readonly onError: (error: unknown) => void;
   private readonly clock: Clock;
 
-  constructor(options: { intervalMs: number; run: (slot: Date) => Promise<void>; onError: (error: unknown) => void; clock?: Clock }) {
+  constructor(options: { intervalMs: number; graceMs?: number; run: (slot: Date) => Promise<void>; onError: (error: unknown) => void; clock?: Clock }) {
     this.intervalMs = options.intervalMs;
+    this.graceMs = Math.min(options.graceMs ?? 0, options.intervalMs / 2);
     this.run = options.run;
     this.onError = options.onError;
     this.clock = options.clock ?? Date;
@@ -61,7 +64,7 @@ export class Scheduler {
     } catch (error) {
       this.onError(error);
     } finally {
-      const next = Math.max(slot + 1, Math.floor(this.clock.now() / this.intervalMs) + 1);
+      const next = Math.max(slot + 1, Math.floor((this.clock.now() - this.graceMs) / this.intervalMs) + 1);
       this.stats.skipped += next - slot - 1;
       this.inFlight = undefined;
       this.arm(next);

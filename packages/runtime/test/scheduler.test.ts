@@ -46,6 +46,28 @@ test("a tick that overruns skips and counts the missed slots instead of bunching
   for (let index = 3; index < slots.length; index += 1) assert.equal((slots[index] ?? 0) - (slots[index - 1] ?? 0), INTERVAL);
 });
 
+test("a tick that ends within graceMs into the next slot lets that slot run, late, instead of skipping it", async () => {
+  const slots: number[] = [];
+  const lateness: number[] = [];
+  const scheduler = new Scheduler({
+    intervalMs: INTERVAL,
+    graceMs: INTERVAL / 2,
+    run: async (slot) => {
+      slots.push(slot.getTime());
+      lateness.push(Date.now() - slot.getTime());
+      if (slots.length === 2) await new Promise((resolve) => setTimeout(resolve, INTERVAL + 30)); // ends ~30 ms into the third slot
+    },
+    onError: (error) => assert.fail(String(error)),
+  });
+  scheduler.start();
+  await new Promise((resolve) => setTimeout(resolve, INTERVAL * 6 + 50));
+  await scheduler.stop();
+  assert.ok(slots.length >= 5, `ran ${slots.length} ticks`);
+  for (let index = 1; index < slots.length; index += 1) assert.equal((slots[index] ?? 0) - (slots[index - 1] ?? 0), INTERVAL, `slots ${slots.map((slot) => slot % 100000)}`);
+  assert.equal(scheduler.stats.skipped, 0);
+  assert.ok((lateness[2] ?? 0) >= 25, `the third slot ran ${lateness[2]} ms late, after the second tick ended`);
+});
+
 test("stop waits for the tick in flight and nothing runs after it", async () => {
   let finished = 0;
   const scheduler = new Scheduler({
