@@ -9,7 +9,7 @@ import {
   type UpdateHostListOptions,
 } from "./host-list.js";
 import { listKey } from "./keys.js";
-import type { ObjectStore } from "./store.js";
+import type { ObjectStore, StoredObject } from "./store.js";
 
 /** The timer functions list.json refreshes are scheduled with (tests pass their own). */
 export interface RefreshTimers {
@@ -98,8 +98,13 @@ export class HostListKeeper {
     return this.options.refreshMs > 0;
   }
 
-  /** After `<host>.json` was written for an upload at `now`. */
-  async uploaded(host: string, now: Date): Promise<ListingResult> {
+  /** Whether every upload updates list.json in the upload itself (no refresh period, no verification). */
+  get listsEveryUpload(): boolean {
+    return !this.periodic && !this.options.verify;
+  }
+
+  /** After `<host>.json` was written for an upload at `now`; `firstRead`: list.json as read meanwhile. */
+  async uploaded(host: string, now: Date, firstRead?: Promise<StoredObject | undefined>): Promise<ListingResult> {
     this.host = host;
     this.lastUpload = now;
     if (this.periodic && this.listedAt !== undefined) {
@@ -112,7 +117,7 @@ export class HostListKeeper {
     // Not listed yet (or every upload updates list.json): in the upload. A periodic writer starting with its
     // entry already fresh in list.json (a restart) leaves it as it is.
     const skipIfListedSince = this.periodic ? now.getTime() - this.periodMs / 2 : undefined;
-    return this.inline(() => updateHostList(this.store, host, now, { ...this.options, skipIfListedSince }), now);
+    return this.inline(() => updateHostList(this.store, host, now, { ...this.options, skipIfListedSince, firstRead }), now);
   }
 
   /** Resolves once no background refresh is under way (one waiting for its time is not waited for). */

@@ -1,6 +1,6 @@
 import { hostnameProblem, validateHostname } from "./hostname.js";
 import { corruptListKey, listKey } from "./keys.js";
-import { createIfAbsent, isPreconditionFailed, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
+import { createIfAbsent, isPreconditionFailed, JSON_CONTENT_TYPE, type ObjectStore, type StoredObject } from "./store.js";
 
 /** `list.json`: hostname -> when it last uploaded, ISO-8601 UTC to the second (`2025-08-05T14:30:22Z`). */
 export type HostList = Record<string, string>;
@@ -149,6 +149,11 @@ export interface UpdateHostListOptions {
    * this (ms since the epoch): an agent restarted a moment ago need not rewrite its entry. Not for a corrupt list.
    */
   skipIfListedSince?: number;
+  /**
+   * list.json as read by the caller just before (e.g. while it wrote the sample's history object), used
+   * instead of the first read; later attempts read it again.
+   */
+  firstRead?: Promise<StoredObject | undefined>;
 }
 
 export interface HostListUpdate extends HostListMerge {
@@ -190,12 +195,12 @@ async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, pref
  * growing pause. No concurrent writer's entry is lost. A corrupt list is first kept aside, then rebuilt.
  */
 export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
-  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false, skipIfListedSince } = options;
+  const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false, skipIfListedSince, firstRead } = options;
   const key = listKey(prefix);
   const corruptCopies: string[] = [];
   const keptTexts = new Set<string>();
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-    const current = await store.get(key);
+    const current = attempt === 1 && firstRead ? await firstRead : await store.get(key);
     const merged = mergeHostList(current?.body, host, now, maxAgeMs);
     if (skipIfListedSince !== undefined && current && !merged.corrupt && listedSince(current.body, host, skipIfListedSince)) {
       return { ...merged, list: JSON.parse(current.body) as HostList, dropped: [], key, attempts: attempt, corruptCopies, written: false };

@@ -1,7 +1,7 @@
 import { validateHostname } from "./hostname.js";
 import { MAX_COLLISION_ATTEMPTS, updateHostList, type HostListLogger, type HostListUpdate, type UpdateHostListOptions } from "./host-list.js";
 import { HostListKeeper, type RefreshTimers } from "./host-list-keeper.js";
-import { historyKey, latestKey } from "./keys.js";
+import { historyKey, latestKey, listKey } from "./keys.js";
 import { createIfAbsent, JSON_CONTENT_TYPE, type ObjectStore } from "./store.js";
 
 /** The part of a metrics document the layout reads. */
@@ -153,11 +153,15 @@ export function createSampleWriter(store: ObjectStore, options: SampleWriterOpti
     async write(document, json, now = new Date(), mode = "always") {
       const host = validateHostname(document.hostname);
       const time = sampleTime(document);
+      // list.json is read while the history object is written: one round trip less a tick on S3. A read
+      // cannot change what readers see, and the writes keep their order.
+      const firstRead = mode === "always" && keeper.listsEveryUpload ? store.get(listKey(prefix)) : undefined;
+      firstRead?.catch(() => undefined); // a failed read is seen where it is awaited, or not at all when the sample fails first
       const history = await putHistory(store, host, time, json, prefix, verify);
       const latest = latestKey(host, prefix);
       const written = { historyKey: history.key, latestKey: latest, historyExisted: history.existed };
       if (!(await putLatest(store, latest, json, time, mode))) return { ...written, hostList: undefined, listError: undefined };
-      const listing = await keeper.uploaded(host, now);
+      const listing = await keeper.uploaded(host, now, firstRead);
       return { ...written, hostList: listing.update, listError: listing.error };
     },
     idle: () => keeper.idle(),

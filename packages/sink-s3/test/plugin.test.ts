@@ -149,6 +149,23 @@ describe("the s3 sink", () => {
     assert.deepEqual(server.counts().byMethod, { PUT: 3, GET: 1 }, "3 PUT + 1 GET a tick, as the original agent");
   });
 
+  it("reads list.json while the history object is being written: three round trips a tick, the writes still in order", async () => {
+    const sink = bareSink(server, { bucket: BUCKET, prefix: "overlap" });
+    await sink.start();
+    await sink.write(documentAt("2025-08-05T14:30:22Z"));
+    server.resetCounts();
+    server.setLatency([40, 40]);
+    try {
+      await sink.write(documentAt("2025-08-05T14:30:23Z"));
+    } finally {
+      server.setLatency(undefined);
+    }
+    const order = server.requests().map((request) => `${request.method} ${request.key}`);
+    assert.deepEqual(order.slice(2), ["PUT overlap/server01.json", "PUT overlap/list.json"], order.join(", "));
+    assert.deepEqual(new Set(order.slice(0, 2)), new Set(["PUT overlap/history/server01/20250805_143023.json", "GET overlap/list.json"]), "sent together, before <host>.json");
+    assert.deepEqual(server.counts().byMethod, { PUT: 3, GET: 1 });
+  });
+
   it("listRefreshSeconds: list.json is rewritten only when due, so most ticks cost two PUTs", async () => {
     const sink = bareSink(server, { bucket: BUCKET, prefix: "refresh", listRefreshSeconds: 30 });
     await sink.start();
