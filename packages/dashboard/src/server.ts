@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { constants as zlibConstants, gzipSync } from "node:zlib";
 import { hostnameProblem, latestKey, normalizePrefix, type ObjectStore } from "@resourcemonitor/layout";
 import { RANGES, type ErrorResponse, type FleetResponse } from "./api-types.js";
 import { readFleet, type FleetOptions } from "./fleet.js";
@@ -59,9 +60,22 @@ function badRequest(message: string, hint = "See the dashboard README for the AP
   return new HttpError(400, { error: { code: "bad-request", message, hint } });
 }
 
+/** Answers at least this long are gzipped for a client that accepts it (an hour of history is ~160 KB). */
+const COMPRESS_FROM_BYTES = 8192;
+
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer, cache: string, head: boolean): void {
-  response.writeHead(status, { ...SECURITY_HEADERS, "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": cache });
-  response.end(head ? undefined : body);
+  const headers: Record<string, string | number> = { ...SECURITY_HEADERS, "Content-Type": type, "Cache-Control": cache };
+  let bytes = typeof body === "string" ? Buffer.from(body) : body;
+  if (type.startsWith("application/json")) {
+    headers.Vary = "Accept-Encoding";
+    if (bytes.length >= COMPRESS_FROM_BYTES && /\bgzip\b/.test(String(response.req?.headers["accept-encoding"] ?? ""))) {
+      bytes = gzipSync(bytes, { level: zlibConstants.Z_BEST_SPEED });
+      headers["Content-Encoding"] = "gzip";
+    }
+  }
+  headers["Content-Length"] = bytes.length;
+  response.writeHead(status, headers);
+  response.end(head ? undefined : bytes);
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown, cache: string, head: boolean): void {

@@ -1,7 +1,8 @@
 import { request } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { isoSecond, writeSample, type ObjectStore } from "@resourcemonitor/layout";
+import { historyKey, isoSecond, writeSample, type ObjectStore } from "@resourcemonitor/layout";
 import { startDashboard, type Dashboard, type FleetResponse, type HistoryResponse, type HostSummary } from "../src/index.js";
 import { seedFleet, type Doc, type Seeded } from "./seed.js";
 
@@ -209,6 +210,39 @@ export function apiSuite(name: string, open: () => Promise<{ store: ObjectStore;
     );
     assert.equal(rebound, 403);
     assert.match(new URL(dashboard.url).hostname, /^127\.0\.0\.1$/);
+  });
+
+  test(`${name}: JSON answers of 8 KiB or more are gzipped for a client that accepts it, and are the same answer`, async () => {
+    const fetchRaw = (path: string, encoding: string) =>
+      new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) =>
+        request(new URL(path, dashboard.url), { headers: { "accept-encoding": encoding } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+        }).on("error", reject).end(),
+      );
+    // A host with 300 samples in the last hour (its history only: the fleet does not list it), ~30 KB as JSON.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    for (let index = 0; index < 300; index += 1) {
+      const time = new Date(now - 3000_000 + index * 10_000);
+      const document = { ...seeded.hosts.alpha.latest, hostname: "wide", timestamp: isoSecond(time) };
+      await raw.put(historyKey("wide", time), JSON.stringify(document), { contentType: "application/json" });
+    }
+    const encodings: string[] = [];
+    for (const path of ["/api/hosts/wide/history?range=1h", "/api/hosts/alpha/history?range=1h", "/api/hosts/gpu2/history?range=1h&latest=1", "/api/hosts", "/api/hosts/alpha/latest", "/api/hosts/nobody/latest"]) {
+      const plain = await fetchRaw(path, "identity");
+      const gzipped = await fetchRaw(path, "gzip, deflate, br");
+      assert.equal(plain.headers["content-encoding"], undefined, path);
+      assert.equal(gzipped.headers.vary, "Accept-Encoding", path);
+      assert.equal(Number(gzipped.headers["content-length"]), gzipped.body.length, path);
+      const compressed = gzipped.headers["content-encoding"] === "gzip";
+      assert.equal(compressed, plain.body.length >= 8192, `${path}: ${plain.body.length} bytes`);
+      const body = compressed ? gunzipSync(gzipped.body) : gzipped.body;
+      // The same answer but for when it was made (and so the range ending now).
+      const same = (text: Buffer) => JSON.stringify({ ...(JSON.parse(text.toString()) as object), generatedAt: null, from: null, to: null });
+      assert.equal(same(body), same(plain.body), path);
+      encodings.push(compressed ? "gzip" : "plain");
+    }
+    assert.ok(encodings.includes("gzip") && encodings.includes("plain"), encodings.join());
   });
 
   test(`${name}: points=N thins a range to one sample per step, aligned to the clock`, async () => {
