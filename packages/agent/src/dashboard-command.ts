@@ -20,25 +20,34 @@ export function parsePort(text: string | undefined): number | string {
 const AGENT_ONLY_FLAGS = /^--(?:no-opt|lite-mode|optimize-for-size|max-semi-space-size(?:=.*)?)$/;
 const PASSED_ON: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/** What the relaunched child tells its parent once it has begun to stop (on a signal). */
+const STOPPING = "resourcemonitor:dashboard-stopping";
+
 /**
  * Under the agent's flags: the same command in a child node without them, whose exit status this returns.
- * The child writes to the same stdout and stderr; signals sent to this process are passed on (Ctrl-C reaches
- * both: the child stops once), and the child stops if this process is gone (its IPC channel closes).
+ * The child writes to the same stdout and stderr and runs in a process group of its own, so Ctrl-C at a
+ * terminal reaches this process only, which passes SIGINT, SIGTERM and SIGHUP on; the child stops if this
+ * process is gone (its IPC channel closes). A signal sent to both (a service manager stopping the whole
+ * group) may reach the child again while it exits, after its handlers are gone: a child that had begun to
+ * stop (it says so over IPC) and dies of that counts as stopped.
  */
 function relaunchWithoutAgentFlags(): Promise<number> | undefined {
   if (!process.execArgv.some((flag) => AGENT_ONLY_FLAGS.test(flag))) return undefined;
   const flags = process.execArgv.filter((flag) => !AGENT_ONLY_FLAGS.test(flag));
-  const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: ["inherit", "inherit", "inherit", "ipc"] });
-  const passOn = (signal: NodeJS.Signals) => void child.kill(signal);
+  const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: ["inherit", "inherit", "inherit", "ipc"], detached: true });
+  let stopping = false;
+  child.on("message", (message) => (stopping ||= message === STOPPING));
+  const passOn = (signal: NodeJS.Signals) => void (stopping || child.kill(signal));
   for (const signal of PASSED_ON) process.on(signal, passOn);
   return new Promise((resolve) => {
     child.once("error", (error) => {
       process.stderr.write(`resourcemonitor: cannot start the dashboard: ${error.message}\n`);
       resolve(1);
     });
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": by then every message the child sent has been read.
+    child.once("close", (code, signal) => {
       for (const passed of PASSED_ON) process.off(passed, passOn);
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+      resolve(code ?? (stopping ? 0 : 128 + (signal ? constants.signals[signal] : 0)));
     });
   });
 }
@@ -68,7 +77,8 @@ export async function serveDashboard(config: AgentConfig, host: string | undefin
     return 1;
   }
   logger.info({ url: dashboard.url, store: store.description, prefix: config.prefix }, `dashboard on ${dashboard.url} (read-only) for ${store.description}`);
-  // `on`, not `once`: Ctrl-C reaches both this process and the parent that relaunched it, which passes it on.
+  // `on`, not `once`: a signal sent to the whole group reaches both this process and the parent that
+  // relaunched it, which passes it on.
   const signal = await new Promise<NodeJS.Signals | "disconnect">((resolve) => {
     process.on("SIGINT", resolve);
     process.on("SIGTERM", resolve);
@@ -78,6 +88,7 @@ export async function serveDashboard(config: AgentConfig, host: string | undefin
       process.once("disconnect", () => resolve("disconnect"));
     }
   });
+  if (process.send && process.connected) process.send(STOPPING);
   if (signal === "disconnect") logger.warn("the process that started the dashboard is gone; dashboard stopped");
   else logger.info({ signal }, `received ${signal}; dashboard stopped`);
   await dashboard.close();

@@ -64,7 +64,7 @@ test("resourcemonitor dashboard (with the bin's flags) serves the page and the A
   assert.equal(count(run.stderr(), /dashboard on http/), 1, "logged once");
 });
 
-test("resourcemonitor dashboard stops once on Ctrl-C (SIGINT to its process group), and when the process that started it is killed", { timeout: 60_000 }, async (t) => {
+test("resourcemonitor dashboard stops once on Ctrl-C (SIGINT to its process group), on SIGTERM to both its processes, and when the process that started it is killed", { timeout: 60_000 }, async (t) => {
   const dataDir = await tempDir();
   await seedFleet(createFileStore(dataDir));
   const interrupted = cli(["dashboard", "--data-dir", dataDir, "--port", "0"], BIN_FLAGS, true);
@@ -76,6 +76,17 @@ test("resourcemonitor dashboard stops once on Ctrl-C (SIGINT to its process grou
   assert.equal(await interrupted.exited, 0, interrupted.stderr());
   await assert.rejects(fetch(url), "the server is gone");
   assert.equal(count(interrupted.stderr(), /received SIGINT; dashboard stopped/), 1, interrupted.stderr());
+
+  // A service manager stopping the whole group: SIGTERM to the parent and to the server at once.
+  const stopped = cli(["dashboard", "--data-dir", dataDir, "--port", "0"], BIN_FLAGS);
+  t.after(() => void stopped.child.kill("SIGKILL"));
+  const stoppedUrl = await listening(stopped);
+  const serverPid = Number((await readFile(`/proc/${stopped.child.pid}/task/${stopped.child.pid}/children`, "utf8")).trim());
+  process.kill(serverPid, "SIGTERM");
+  stopped.child.kill("SIGTERM");
+  assert.equal(await stopped.exited, 0, stopped.stderr());
+  await assert.rejects(fetch(stoppedUrl), "the server is gone");
+  assert.equal(count(stopped.stderr(), /received SIGTERM; dashboard stopped/), 1, stopped.stderr());
 
   const killed = cli(["dashboard", "--data-dir", dataDir, "--port", "0"], BIN_FLAGS);
   const killedUrl = await listening(killed);
