@@ -96,6 +96,32 @@ test("a GPU lost mid-run: the other keeps reporting in the same tick, one warnin
   assert.ok(logs.some((line) => line.level === "warn" && /GPU 1 cannot be opened: GPU is lost \(15\)/.test(line.msg)));
 });
 
+test("a read that takes the driver a millisecond or two keeps the tick in one turn: no collect deadline is armed, so no wakeup for nothing half an interval later", async () => {
+  const fake = await freshFakeNvml();
+  const armed: number[] = [];
+  const document = await withEnv({ FAKE_NVML_SLOW_MS: "1" }, async () => {
+    const runtime = new Runtime({ settings: testSettings(), logger: captureLogger().logger, collectTimeoutMs: 500 });
+    runtime.use({ definition: plugin, options: { ...FAST, libraryPath: fake.path } });
+    await runtime.start();
+    await runtime.collect(new Date()); // opens NVML and reads the names
+    const { setTimeout: original } = globalThis;
+    globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+      armed.push(ms ?? 0);
+      return original(callback, ms);
+    }) as typeof setTimeout;
+    try {
+      const collected = await runtime.collect(new Date());
+      await new Promise((resolve) => setImmediate(resolve));
+      return collected;
+    } finally {
+      globalThis.setTimeout = original;
+      await runtime.stop();
+    }
+  });
+  assert.deepEqual(((document?.gpu ?? []) as Gpu[]).map((gpu) => gpu.index), [0, 1]);
+  assert.deepEqual(armed, [], "the collect deadline was armed: the answer came after the tick's first turn");
+});
+
 test("driver swapped under the agent (LIB_RM_VERSION_MISMATCH): NVML shut down, reopened after the delay, both GPUs back", async () => {
   const fake = await freshFakeNvml();
   const counts: number[] = [];

@@ -25,6 +25,13 @@ import type { WorkerData, WorkerMessage } from "./worker.js";
 
 /** How long stop() waits for the worker to shut NVML down before terminating it. */
 const STOP_WAIT_MS = 2000;
+/**
+ * How long a tick waits for the worker's answer synchronously before waiting for it asynchronously. An answer
+ * within this time keeps the whole collect in one turn of the event loop: the runtime then arms no collect
+ * deadline, whose cleared timer would still wake the agent half an interval later for nothing, and the answer
+ * costs no wakeup of the event loop. A driver call slower than this (a hung GPU) goes on as before.
+ */
+const SYNC_WAIT_MS = 5;
 
 type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
@@ -50,8 +57,8 @@ function createWorker(workerData: WorkerData): Worker {
 }
 
 /**
- * The main-thread side of the NVML backend. Each tick costs it one Atomics.notify, one waitAsync and the
- * decoding of a few float64s into the document's objects; every NVML call runs in the worker.
+ * The main-thread side of the NVML backend. Each tick costs it one Atomics.notify, one Atomics.wait (up to
+ * SYNC_WAIT_MS; then a waitAsync) and the decoding of a few float64s into the document's objects; every NVML call runs in the worker.
  */
 export class NvmlBackend implements GpuBackend {
   private worker: Worker | null = null;
@@ -140,6 +147,7 @@ export class NvmlBackend implements GpuBackend {
     const seen = Atomics.load(control, RESPONSE);
     Atomics.add(control, REQUEST, 1);
     Atomics.notify(control, REQUEST);
+    if (Atomics.wait(control, RESPONSE, seen, SYNC_WAIT_MS) !== "timed-out") return this.decode();
     const waiting = waitAsync(control, RESPONSE, seen);
     if (waiting.async) {
       // A pending waitAsync does not keep the event loop alive; the worker does, while it owes an answer.
