@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Runtime } from "@resourcemonitor/runtime";
-import { captureLogger, collectFragment, testcases, testSettings } from "@resourcemonitor/runtime/testing";
+import { captureLogger, collectFragment, testcases, testSettings, timersArmedDuring } from "@resourcemonitor/runtime/testing";
 import plugin, { type Gpu } from "../src/index.js";
 import { FAKE_NVIDIA_SMI, freshFakeNvml, sleep, withEnv, type Variant } from "./fake.js";
 
@@ -98,23 +98,14 @@ test("a GPU lost mid-run: the other keeps reporting in the same tick, one warnin
 
 test("a read that takes the driver a millisecond or two keeps the tick in one turn: no collect deadline is armed, so no wakeup for nothing half an interval later", async () => {
   const fake = await freshFakeNvml();
-  const armed: number[] = [];
-  const document = await withEnv({ FAKE_NVML_SLOW_MS: "1" }, async () => {
+  const { result: document, armed } = await withEnv({ FAKE_NVML_SLOW_MS: "1" }, async () => {
     const runtime = new Runtime({ settings: testSettings(), logger: captureLogger().logger, collectTimeoutMs: 500 });
     runtime.use({ definition: plugin, options: { ...FAST, libraryPath: fake.path } });
     await runtime.start();
     await runtime.collect(new Date()); // opens NVML and reads the names
-    const { setTimeout: original } = globalThis;
-    globalThis.setTimeout = ((callback: () => void, ms?: number) => {
-      armed.push(ms ?? 0);
-      return original(callback, ms);
-    }) as typeof setTimeout;
     try {
-      const collected = await runtime.collect(new Date());
-      await new Promise((resolve) => setImmediate(resolve));
-      return collected;
+      return await timersArmedDuring(() => runtime.collect(new Date()));
     } finally {
-      globalThis.setTimeout = original;
       await runtime.stop();
     }
   });

@@ -150,3 +150,23 @@ export async function testcases(
   }
   return names;
 }
+
+/**
+ * Runs `work`, then one more turn of the event loop, and returns `work`'s result with the delays of every
+ * `setTimeout` armed meanwhile: a tick that finishes within its turn arms none, and so costs no wakeup later.
+ */
+export async function timersArmedDuring<T>(work: () => Promise<T>): Promise<{ result: T; armed: number[] }> {
+  const armed: number[] = [];
+  const { setTimeout: original } = globalThis;
+  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+    armed.push(ms ?? 0);
+    return original(callback, ms);
+  }) as typeof setTimeout;
+  try {
+    const result = await work();
+    await new Promise((resolve) => setImmediate(resolve));
+    return { result, armed };
+  } finally {
+    globalThis.setTimeout = original;
+  }
+}

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { definePlugin, RUNTIME_API_VERSION, Runtime, type MetricsDocument, type PluginDefinition } from "../src/index.js";
-import { captureLogger, testSettings } from "../src/testing.js";
+import { captureLogger, testSettings, timersArmedDuring } from "../src/testing.js";
 
 function collector(name: string, collect: (merge: (fragment: Record<string, unknown>) => void) => Promise<void> | void, fragmentSchema?: Record<string, unknown>) {
   return definePlugin({
@@ -169,21 +169,12 @@ test("a tick whose collectors and sinks answer at once sets no timer: a cleared 
   const first = await runtime.collect(new Date(0));
   assert.ok(first);
   await runtime.emit(first, { waitMs: 500 }); // opens the spool
-  const armed: number[] = [];
-  const { setTimeout: original } = globalThis;
-  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
-    armed.push(ms ?? 0);
-    return original(callback, ms);
-  }) as typeof setTimeout;
-  try {
+  const { result: report, armed } = await timersArmedDuring(async () => {
     const document = await runtime.collect(new Date(1000));
     assert.ok(document);
-    const report = await runtime.emit(document, { waitMs: 500 });
-    assert.equal(report.sinks[0]?.ok, true);
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    globalThis.setTimeout = original;
-  }
+    return runtime.emit(document, { waitMs: 500 });
+  });
+  assert.equal(report.sinks[0]?.ok, true);
   assert.deepEqual(armed, []);
   await runtime.stop();
 });
