@@ -1,17 +1,5 @@
 import { createHash, hash } from "node:crypto";
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import {
   compareKeys,
@@ -73,39 +61,35 @@ function versionOf(body: string): string {
   return hash("sha1", body, "base64url");
 }
 
-/** Grows to the largest file read; list.json of a big fleet is tens of KB. */
-let readBuffer = Buffer.allocUnsafe(16 * 1024);
+/**
+ * The object with its version digested only when asked for: the layout asks for the version of list.json (its
+ * compare-and-swap), not of the history it writes or the documents the dashboard reads.
+ */
+function stored(body: string): StoredObject {
+  return {
+    body,
+    get version() {
+      return versionOf(body);
+    },
+  };
+}
 
 /**
- * The text of an existing file, or `undefined` when there is none (or it is a folder). Three system calls:
- * the store never writes a published file in place, so a read that does not fill the buffer has reached
- * the end, and the size need not be asked for first.
+ * The text of an existing file, or `undefined` when there is none (or it is a folder). `readFileSync` with
+ * an encoding opens, reads and closes in one call into Node's C++ side, where three `fs` calls in JavaScript
+ * cost several times the system calls themselves in a process that runs once a second.
  */
 function readIfPresent(file: string): string | undefined {
-  let descriptor: number;
   try {
-    descriptor = openSync(file, "r");
+    return readFileSync(file, "utf8");
   } catch (error) {
-    if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
+    if (hasCode(error, "ENOENT", "ENOTDIR", "EISDIR")) return undefined;
     throw error;
-  }
-  try {
-    let length = 0;
-    for (;;) {
-      const count = readSync(descriptor, readBuffer, length, readBuffer.length - length, null);
-      length += count;
-      if (length < readBuffer.length || count === 0) return readBuffer.toString("utf8", 0, length);
-      const larger = Buffer.allocUnsafe(readBuffer.length * 2);
-      readBuffer.copy(larger, 0, 0, length);
-      readBuffer = larger;
-    }
-  } catch (error) {
-    if (hasCode(error, "EISDIR")) return undefined;
-    throw error;
-  } finally {
-    closeSync(descriptor);
   }
 }
+
+/** `writeFileSync` flags for a file that must not exist yet (opened with O_CREAT | O_EXCL). */
+const CREATE_NEW = { flag: "wx" } as const;
 
 function removeQuietly(path: string): void {
   try {
@@ -116,11 +100,6 @@ function removeQuietly(path: string): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-interface TempFile {
-  path: string;
-  version: string;
-}
 
 /**
  * An ObjectStore on a directory. Every write lands in a hidden temporary file first and appears under
@@ -155,7 +134,7 @@ class FileStore implements ObjectStore {
 
   async get(key: string): Promise<StoredObject | undefined> {
     const body = readIfPresent(this.pathOf(key));
-    return body === undefined ? undefined : { body, version: versionOf(body) };
+    return body === undefined ? undefined : stored(body);
   }
 
   async put(key: string, body: string, options: PutOptions = {}): Promise<{ version: string }> {
@@ -219,10 +198,9 @@ class FileStore implements ObjectStore {
    */
   private replace(file: string, body: string): { version: string } {
     const created = this.lastCreated;
-    if (created?.body === body && this.canLink && this.replaceWithLink(created.file, file)) return { version: versionOf(body) };
-    const temp = this.writeTemp(file, body);
-    this.moveIntoPlace(temp, file);
-    return { version: temp.version };
+    if (created?.body === body && this.canLink && this.replaceWithLink(created.file, file)) return stored(body);
+    this.moveIntoPlace(this.writeTemp(file, body), file);
+    return stored(body);
   }
 
   private replaceWithLink(source: string, file: string): boolean {
@@ -233,81 +211,57 @@ class FileStore implements ObjectStore {
       if (hasCode(error, "EPERM", "ENOTSUP", "EOPNOTSUPP")) this.canLink = false;
       return false;
     }
-    this.moveIntoPlace({ path: temp, version: "" }, file);
+    this.moveIntoPlace(temp, file);
     return true;
   }
 
   private create(key: string, file: string, body: string): { version: string } {
     const temp = this.writeTemp(file, body);
     try {
-      linkSync(temp.path, file);
+      linkSync(temp, file);
     } catch (error) {
       if (hasCode(error, "EEXIST")) throw new PreconditionFailedError(key, "ifNoneMatch");
       throw error;
     } finally {
-      removeQuietly(temp.path);
+      removeQuietly(temp);
     }
     this.lastCreated = { file, body };
-    return { version: temp.version };
+    return stored(body);
   }
 
   private async replaceIfMatch(key: string, file: string, body: string, expected: string): Promise<{ version: string }> {
     return this.withLock(file, () => {
       const current = readIfPresent(file);
       if (current === undefined || versionOf(current) !== expected) throw new PreconditionFailedError(key, "ifMatch");
-      const temp = this.writeTemp(file, body);
-      this.moveIntoPlace(temp, file);
-      return { version: temp.version };
+      this.moveIntoPlace(this.writeTemp(file, body), file);
+      return stored(body);
     });
   }
 
-  private moveIntoPlace(temp: TempFile, file: string): void {
+  private moveIntoPlace(temp: string, file: string): void {
     try {
-      renameSync(temp.path, file);
+      renameSync(temp, file);
     } catch (error) {
-      removeQuietly(temp.path);
+      removeQuietly(temp);
       throw error;
     }
   }
 
   /**
-   * Writes `body` to a new hidden file next to `file` and returns its version. No fsync: latest and
-   * list.json are rewritten next tick, and durability of undelivered documents is the spool's job.
+   * Writes `body` to a new hidden file next to `file` and returns its path; a name left behind by a crashed
+   * process with our pid is skipped. No fsync: latest and list.json are rewritten next tick, and durability
+   * of undelivered documents is the spool's job.
    */
-  private writeTemp(file: string, body: string): TempFile {
-    const { path, descriptor } = this.openTemp(file);
-    try {
-      writeFileSync(descriptor, body, "utf8");
-      return { path, version: versionOf(body) };
-    } catch (error) {
-      removeQuietly(path);
-      throw error;
-    } finally {
-      closeSync(descriptor);
-    }
-  }
-
-  /** A new temporary file; a name left behind by a crashed process with our pid is skipped. */
-  private openTemp(file: string): { path: string; descriptor: number } {
+  private writeTemp(file: string, body: string): string {
     for (let attempt = 0; ; attempt += 1) {
       const path = hiddenSibling(file, `${PID}.${(this.tempCounter += 1)}.tmp`);
       try {
-        return { path, descriptor: this.openNew(path) };
+        writeNew(path, body);
+        return path;
       } catch (error) {
         if (!hasCode(error, "EEXIST") || attempt >= 100) throw error;
       }
     }
-  }
-
-  /** Opens a file that must not exist yet, creating its folders when they are missing. */
-  private openNew(path: string): number {
-    try {
-      return openSync(path, "wx");
-    } catch (error) {
-      if (!hasCode(error, "ENOENT")) throw error;
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    return openSync(path, "wx");
   }
 
   private async withLock<T>(file: string, work: () => T): Promise<T> {
@@ -360,6 +314,31 @@ class FileStore implements ObjectStore {
       throw error;
     }
   }
+}
+
+/**
+ * Creates `path` holding `body` (open, write and close in one call into Node's C++ side), and its folders when
+ * they are missing. EEXIST: the name is taken and was not touched; any other failure (a full disk) removes
+ * what was created.
+ */
+function writeNew(path: string, body: string): void {
+  try {
+    writeFileSync(path, body, CREATE_NEW);
+  } catch (error) {
+    if (!hasCode(error, "ENOENT")) throw discarding(path, error);
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      writeFileSync(path, body, CREATE_NEW);
+    } catch (retryError) {
+      throw discarding(path, retryError);
+    }
+  }
+}
+
+/** `error`, after removing the file a failed create left unless the name was someone else's (EEXIST). */
+function discarding(path: string, error: unknown): unknown {
+  if (!hasCode(error, "EEXIST")) removeQuietly(path);
+  return error;
 }
 
 /** Creates an empty file (and its folders) unless one exists. */
