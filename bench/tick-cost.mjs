@@ -1,5 +1,6 @@
 // Whole-process CPU per tick and steady RSS of `resourcemonitor run` (file sink, 1 s interval) beside
-// systeminformation's equivalent per-tick calls, measured side by side in one run.
+// systeminformation's equivalent per-tick calls, measured side by side in one run; and, as a reference,
+// bench/floor.mjs: the file sink's system calls alone, the floor under any agent on this file system.
 // Usage: node bench/tick-cost.mjs [--seconds 60] [--warmup 30] [--json FILE]
 // The warm-up is 30 s because V8's memory reducer runs a series of GCs during a process's first ~30 s
 // (measured: an idle Node process that has loaded pino costs 1.7 ms/s then, 0.3 ms/s after).
@@ -62,18 +63,24 @@ async function countFiles(directory) {
 
 const dataDir = await mkdtemp(join(tmpdir(), "rm-bench-"));
 const historyDir = join(dataDir, "history", "bench-host");
+const floorDir = join(dataDir, "floor");
+const floorHistoryDir = join(floorDir, "history", "floor-host");
+const agentFlags = (await readFile(join(root, "packages/agent/bin/resourcemonitor.js"), "utf8")).split("\n")[0].split(" node ")[1].split(" ");
 const agents = [
   // Started as the installed command is (its shebang sets node's flags).
   start("resourcemonitor run (file sink)", join(root, "packages/agent/bin/resourcemonitor.js"), [
     "run", "--interval", "1", "--hostname", "bench-host", "--data-dir", dataDir, "--log-level", "warn",
   ], { RESOURCEMONITOR_ENV_FILE: join(dataDir, "no-env-file") }),
   start("systeminformation loop (currentLoad, mem, cpuCurrentSpeed, cpuTemperature)", process.execPath, ["bench/si-loop.mjs", "1000"]),
+  // With the agent's node flags, so that only the framework differs.
+  start("floor: the file sink's system calls alone (bench/floor.mjs)", process.execPath, [...agentFlags, "bench/floor.mjs", floorDir]),
 ];
 
 process.stderr.write(`warming up ${warmup} s, then measuring ${seconds} s…\n`);
 await sleep(warmup * 1000);
 const before = await Promise.all(agents.map(async ({ child }) => ({ stat: await cpuFromStat(child.pid), sched: await cpuFromSchedstat(child.pid) })));
 const historyBefore = await countFiles(historyDir);
+const floorBefore = await countFiles(floorHistoryDir);
 const startedAt = Date.now();
 const rss = agents.map(() => []);
 while (Date.now() - startedAt < seconds * 1000) {
@@ -83,6 +90,7 @@ while (Date.now() - startedAt < seconds * 1000) {
 const after = await Promise.all(agents.map(async ({ child }) => ({ stat: await cpuFromStat(child.pid), sched: await cpuFromSchedstat(child.pid) })));
 const elapsed = (Date.now() - startedAt) / 1000;
 const rmTicks = (await countFiles(historyDir)) - historyBefore;
+const floorTicks = (await countFiles(floorHistoryDir)) - floorBefore;
 for (const { child } of agents) child.kill("SIGTERM");
 const codes = await Promise.all(agents.map(({ exited }) => exited));
 const siTicksTotal = JSON.parse(agents[1].output().stdout.trim() || '{"ticks":0}').ticks;
@@ -90,7 +98,7 @@ const siTicks = Math.round(elapsed); // the loop ran at 1 Hz the whole time; its
 await rm(dataDir, { recursive: true, force: true });
 
 const rows = agents.map(({ name }, index) => {
-  const ticks = index === 0 ? rmTicks : siTicks;
+  const ticks = [rmTicks, siTicks, floorTicks][index];
   const statSelf = after[index].stat.self - before[index].stat.self;
   const statChildren = after[index].stat.children - before[index].stat.children;
   return {
@@ -118,6 +126,8 @@ console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`);
 for (const row of rows) {
   console.log(`| ${row.name} | ${row.ticks} | ${fmt(row.cpuMsPerTick)} (${fmt(row.cpuMsPerTickSelf)} + ${fmt(row.cpuMsPerTickChildren)}) | ${fmt(row.cpuMsPerTickSchedstat)} | ${fmt(row.rssMedianMB)} | ${fmt(row.rssMaxMB)} |`);
 }
+const [agent, , floor] = rows;
+console.log(`\nthe agent: ${fmt(agent.cpuMsPerTickSchedstat - floor.cpuMsPerTickSchedstat)} ms/tick (schedstat) above the floor of its file system work`);
 if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 if (rows.some((row) => row.exitCode !== 0 && row.exitCode !== null)) {
   console.error("a measured process did not exit cleanly:", rows.map((row) => row.exitCode), agents[0].output().stderr.slice(-2000));

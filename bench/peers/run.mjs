@@ -158,6 +158,7 @@ const exporterPort = await freePort();
 await writeFile(join(dir, "collectd.conf"), collectdConfig(dir));
 const noEnvFile = { RESOURCEMONITOR_ENV_FILE: join(dir, "no-env-file") };
 const agentBin = join(root, "packages/agent/bin/resourcemonitor.js");
+const agentFlags = readFileSync(agentBin, "utf8").split("\n")[0].split(" node ")[1].split(" ");
 const agents = [
   start("resourcemonitor, file sink", agentBin, ["run", "--interval", "1", "--hostname", "bench-file", "--data-dir", join(dir, "store"), "--log-level", "warn"], noEnvFile),
   start("resourcemonitor, S3 sink (local server)", agentBin, ["run", "--interval", "1", "--hostname", "bench-s3", "--data-dir", join(dir, "store-s3"), "--log-level", "warn"], {
@@ -179,6 +180,8 @@ const agents = [
     "--collector.thermal_zone",
   ]),
   start("systeminformation loop (currentLoad, mem, cpuCurrentSpeed, cpuTemperature)", process.execPath, ["bench/si-loop.mjs", "1000"]),
+  // No agent: the file sink's system calls alone, with the agent's node flags (see bench/floor.mjs).
+  start("reference: the file sink's system calls alone (bench/floor.mjs)", process.execPath, [...agentFlags, "bench/floor.mjs", join(dir, "floor")]),
 ];
 const exporterIndex = 3;
 
