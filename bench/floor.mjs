@@ -1,6 +1,7 @@
 // The floor under any agent that keeps the store layout in a directory: on the same 1 s wall-clock schedule,
-// only the system calls resourcemonitor's file sink makes in a tick (default preset, listRefreshSeconds 0),
-// with no runtime, plugins, validation or logging around them. What this costs on a machine is what the
+// only the system calls resourcemonitor's file sink makes in a tick (default preset, listRefreshSeconds 0; less
+// the sink's first read of list.json, as one read under the lock is enough), with no runtime, plugins,
+// validation or logging around them. What this costs on a machine is what the
 // layout asks of its file system, plus a timer and two /proc reads; an agent cannot cost less.
 // Usage: node bench/floor.mjs DIR [HOST]   (runs until killed)
 import { Buffer } from "node:buffer";
