@@ -12,13 +12,18 @@ const STATUS_EVERY_MS = 5000;
 const STATUS_FALLBACK_MS = 30_000;
 /**
  * A tick waits for a slow sink until this long after the next slot is due, then spools the sample (the write
- * goes on) and ends; the scheduler lets the next slot run that late (`TICK_GRACE_MS`) instead of skipping it.
+ * goes on) and ends; the scheduler lets the next slot run that late (`TICK_GRACE_SHARE`) instead of skipping it.
  * The wait's timer expires after the next slot's, so a write that answers in time costs no wakeup: Node never
  * moves its native timer later when a timer is cleared, and a wait ending before the slot, as it did (250 ms
  * before), woke an agent with the S3 sink once more every tick, for nothing.
  */
 const SINK_WAIT_PAST_SLOT_MS = 20;
-const TICK_GRACE_MS = 250; // room for the spool's fdatasync on a slow disk
+/**
+ * How late, as a share of the interval, the next slot may still run after a tick that overran (a slow sink's
+ * wait, then the spool's fdatasync on a busy disk, a stalled machine) instead of being skipped and its sample
+ * lost; the sample keeps its slot's time. The scheduler allows at most half the interval.
+ */
+const TICK_GRACE_SHARE = 0.5;
 
 /**
  * The running agent: ticks on the schedule, keeps `<stateDir>/status.json` current, logs a health line every
@@ -114,7 +119,7 @@ export class AgentRunner {
     await runtime.start();
     this.scheduler = new Scheduler({
       intervalMs,
-      graceMs: TICK_GRACE_MS,
+      graceMs: intervalMs * TICK_GRACE_SHARE,
       run: async (slot) => {
         const document = await runtime.collect(slot);
         if (document) await runtime.emit(document, { waitMs: slot.getTime() + intervalMs + SINK_WAIT_PAST_SLOT_MS - Date.now() });

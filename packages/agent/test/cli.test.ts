@@ -96,6 +96,23 @@ test("SIGTERM during a tick finishes that tick, writes its document, then exits 
   assert.ok(document.slow, "the slow collector's fragment made it");
 });
 
+test("a tick that ends less than half an interval into the next slot lets that slot run late: no sample lost", async () => {
+  const cwd = await tempDir();
+  const stalls = new URL("./plugins/stalls.mjs", import.meta.url).pathname;
+  await writeFile(join(cwd, "resourcemonitor.config.json"), JSON.stringify({ interval: 1, hostname: "stall-host", collectors: ["memory", stalls] }));
+  const agent = startCli(["run"], { cwd });
+  const historyDir = join(cwd, "resourcemonitor-data", "history", "stall-host");
+  await waitFor(async () => ((await readdir(historyDir).catch(() => [])).length >= 5 ? true : undefined), 15_000, "five samples");
+  agent.child.kill("SIGTERM");
+  const { code, stderr } = await agent.done;
+  assert.equal(code, 0, stderr);
+  const ticks = await Promise.all((await readdir(historyDir)).sort().map(async (name) => JSON.parse(await readFile(join(historyDir, name), "utf8")) as { timestamp: string; stalls: { tick: number } }));
+  const seconds = ticks.map(({ timestamp }) => Date.parse(timestamp) / 1000);
+  assert.deepEqual(seconds, seconds.map((_, index) => (seconds[0] ?? 0) + index), "one sample per second, none skipped");
+  assert.deepEqual(ticks.map(({ stalls }) => stalls.tick), ticks.map((_, index) => index + 1));
+  assert.match(stderr, /"ticks":\d+,"skipped":0,"msg":"stopped"/);
+});
+
 test("a bad configuration exits 78 naming the file, the path and what was expected", async () => {
   const cwd = await tempDir();
   await writeFile(join(cwd, ".resourcemonitorrc.json"), JSON.stringify({ interval: "soon" }));
