@@ -3,6 +3,14 @@ export const MAX_HOSTNAME_BYTES = 253;
 
 const utf8 = new TextEncoder();
 
+/**
+ * Whether `text` takes at most `maxBytes` in UTF-8. A UTF-16 unit is at most 3 UTF-8 bytes, so a short text
+ * needs no encoding to be counted.
+ */
+export function fitsUtf8Bytes(text: string, maxBytes: number): boolean {
+  return text.length * 3 <= maxBytes || utf8.encode(text).length <= maxBytes;
+}
+
 /** True when `text` holds U+0000-U+001F or U+007F. */
 export function hasControlCharacter(text: string): boolean {
   for (let index = 0; index < text.length; index += 1) {
@@ -20,8 +28,7 @@ export function hostnameProblem(name: unknown): string | undefined {
   if (name.includes("..")) return "contains '..'";
   if (name.startsWith(".")) return "starts with '.' (no hostname does; its files would be hidden)";
   if (hasControlCharacter(name)) return "contains a control character";
-  // A UTF-16 unit is at most 3 UTF-8 bytes: a name of up to 84 units needs no encoding to be counted.
-  if (name.length * 3 > MAX_HOSTNAME_BYTES && utf8.encode(name).length > MAX_HOSTNAME_BYTES) return `is longer than ${MAX_HOSTNAME_BYTES} bytes`;
+  if (!fitsUtf8Bytes(name, MAX_HOSTNAME_BYTES)) return `is longer than ${MAX_HOSTNAME_BYTES} bytes`;
   // Compared without case: on a case-insensitive file system List.json is list.json too.
   if (name.toLowerCase() === "list") return "is 'list': its latest file would be list.json and replace the host list";
   return undefined;

@@ -3,6 +3,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, re
 import { dirname, join, resolve } from "node:path";
 import {
   compareKeys,
+  fitsUtf8Bytes,
   PreconditionFailedError,
   type ListOptions,
   type ObjectStore,
@@ -48,8 +49,7 @@ function hiddenSibling(file: string, suffix: string): string {
   const slash = file.lastIndexOf("/"); // files are absolute paths built by pathOf: there is always one
   const name = file.slice(slash + 1);
   const hidden = `.${name}.${suffix}`;
-  // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no counting.
-  const fits = hidden.length * 3 <= MAX_NAME_BYTES || Buffer.byteLength(hidden) <= MAX_NAME_BYTES;
+  const fits = fitsUtf8Bytes(hidden, MAX_NAME_BYTES);
   return `${file.slice(0, slash + 1)}${fits ? hidden : `.${createHash("sha256").update(name).digest("hex").slice(0, 32)}.${suffix}`}`;
 }
 
