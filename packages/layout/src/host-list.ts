@@ -197,6 +197,10 @@ async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, pref
 export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
   const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false, skipIfListedSince, firstRead } = options;
   const key = listKey(prefix);
+  if (store.update && !verify && !firstRead) {
+    const update = await updateInPlace(store.update.bind(store), key, host, now, maxAgeMs, skipIfListedSince);
+    if (update) return update;
+  }
   const corruptCopies: string[] = [];
   const keptTexts = new Set<string>();
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
@@ -219,6 +223,35 @@ export async function updateHostList(store: ObjectStore, host: string, now: Date
     if (attempt < maxAttempts) await sleep(backoffMs(attempt, baseDelayMs, maxDelayMs));
   }
   throw new HostListConflictError(key, maxAttempts);
+}
+
+/**
+ * The update as one read-merge-write through the store's own `update` (no compare-and-swap, no retries);
+ * `undefined`, with nothing written, when the list read is corrupt: its text is kept aside first, by the
+ * compare-and-swap path.
+ */
+async function updateInPlace(
+  update: NonNullable<ObjectStore["update"]>,
+  key: string,
+  host: string,
+  now: Date,
+  maxAgeMs: number | undefined,
+  skipIfListedSince: number | undefined,
+): Promise<HostListUpdate | undefined> {
+  let merged: HostListMerge | undefined;
+  let listedAsRead: HostList | undefined;
+  await update(key, (current) => {
+    merged = mergeHostList(current, host, now, maxAgeMs);
+    if (merged.corrupt) return undefined;
+    if (skipIfListedSince !== undefined && current !== undefined && listedSince(current, host, skipIfListedSince)) {
+      listedAsRead = JSON.parse(current) as HostList;
+      return undefined;
+    }
+    return `${JSON.stringify(merged.list, null, 2)}\n`;
+  }, { contentType: JSON_CONTENT_TYPE });
+  if (!merged || merged.corrupt) return undefined;
+  const round = { key, attempts: 1, corruptCopies: [] };
+  return listedAsRead ? { ...merged, list: listedAsRead, dropped: [], ...round, written: false } : { ...merged, ...round, written: true };
 }
 
 /** Whether the list text holds `host` with an upload time at or after `since` (and not a day past it: garbage). */

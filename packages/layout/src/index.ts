@@ -1,5 +1,5 @@
 export { PreconditionFailedError, isPreconditionFailed, compareKeys, JSON_CONTENT_TYPE } from "./store.js";
-export type { ObjectStore, StoredObject, PutOptions, ListOptions, Precondition } from "./store.js";
+export type { ObjectStore, StoredObject, PutOptions, ListOptions, Precondition, UpdateResult } from "./store.js";
 export { validateHostname, hostnameProblem, fitsUtf8Bytes, MAX_HOSTNAME_BYTES } from "./hostname.js";
 export {
   LIST_KEY,

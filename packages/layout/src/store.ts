@@ -33,6 +33,19 @@ export interface ObjectStore {
   list(prefix: string, options?: ListOptions): AsyncIterable<string>;
   /** Where the objects go, for log lines, e.g. `s3://bucket/prefix` or a directory. */
   readonly description: string;
+  /**
+   * Optional, for stores that can hold a key still while they rewrite it (a directory, through a lock): reads
+   * `key`, passes its text to `change` (`undefined` when there is none), and writes what `change` returns
+   * (nothing when it returns `undefined`), with no other `update` or conditional `put` in between. The layout
+   * then updates list.json with one read and one write instead of a read and a compare-and-swap.
+   */
+  update?(key: string, change: (current: string | undefined) => string | undefined, options?: Pick<PutOptions, "contentType">): Promise<UpdateResult>;
+}
+
+/** What `update` did: the text it read, and whether it wrote the one `change` returned. */
+export interface UpdateResult {
+  current: string | undefined;
+  written: boolean;
 }
 
 export type Precondition = "ifMatch" | "ifNoneMatch";

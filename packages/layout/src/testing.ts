@@ -29,11 +29,27 @@ async function rejectsPrecondition(work: Promise<unknown>, condition: "ifMatch" 
 const HOSTS_AT_ONCE = 12;
 const ROUNDS_PER_HOST = 3;
 
+export interface ConformanceOptions {
+  /** The store offers `update` (read-change-write under its lock): its tests run; without, the store must have none. */
+  update?: boolean;
+}
+
+/** The store's `update`, which the test requires. */
+function updateOf(store: ObjectStore): NonNullable<ObjectStore["update"]> {
+  assert.ok(store.update, `${store.description} has no update`);
+  return store.update.bind(store);
+}
+
+/** A view of `store` without `update`: the compare-and-swap path every store has. */
+function withoutUpdate(store: ObjectStore): ObjectStore {
+  return { description: store.description, get: (key) => store.get(key), put: (key, body, options) => store.put(key, body, options), list: (prefix, options) => store.list(prefix, options) };
+}
+
 /**
  * Registers the node:test tests every ObjectStore must pass. `makeStore` gives each test a fresh,
  * empty store and a way to remove it.
  */
-export function objectStoreConformance(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+export function objectStoreConformance(name: string, makeStore: () => Promise<StoreUnderTest>, options: ConformanceOptions = {}): void {
   const withStore = (work: (store: ObjectStore) => Promise<void>) => async () => {
     const { store, cleanup } = await makeStore();
     try {
@@ -165,6 +181,49 @@ export function objectStoreConformance(name: string, makeStore: () => Promise<St
       assert.ok(stored, "fleet/list.json exists");
       assert.deepEqual(Object.keys(JSON.parse(stored.body) as Record<string, string>).sort(), hosts);
     }));
+
+    if (!options.update) {
+      it("has no update (the conformance options say so)", withStore(async (store) => {
+        assert.equal(store.update, undefined, "this store has update: pass { update: true } to objectStoreConformance to test it");
+      }));
+    } else {
+      it("update passes the current text to change and writes what it returns; undefined writes nothing", withStore(async (store) => {
+        const update = updateOf(store);
+        assert.deepEqual(await update("counter.json", (current) => {
+          assert.equal(current, undefined);
+          return "1";
+        }), { current: undefined, written: true });
+        assert.deepEqual(await update("counter.json", (current) => String(Number(current) + 1)), { current: "1", written: true });
+        assert.equal((await store.get("counter.json"))?.body, "2");
+        assert.deepEqual(await update("counter.json", () => undefined), { current: "2", written: false });
+        assert.equal((await store.get("counter.json"))?.body, "2");
+        assert.deepEqual(await update("nested/missing.json", () => undefined), { current: undefined, written: false });
+        assert.equal(await store.get("nested/missing.json"), undefined);
+      }));
+
+      it("an update whose change throws writes nothing and leaves the key free for the next", withStore(async (store) => {
+        const update = updateOf(store);
+        await store.put("guarded.json", "kept");
+        await assert.rejects(update("guarded.json", () => {
+          throw new Error("no");
+        }), /no/);
+        assert.equal((await store.get("guarded.json"))?.body, "kept");
+        assert.deepEqual(await update("guarded.json", (current) => `${current}!`), { current: "kept", written: true });
+      }));
+
+      it(`${HOSTS_AT_ONCE} hosts updating list.json at once, half through update and half by compare-and-swap, lose no host`, withStore(async (store) => {
+        const hosts = Array.from({ length: HOSTS_AT_ONCE }, (_, index) => `host-${String(index).padStart(2, "0")}`);
+        const options = { maxAttempts: 500, baseDelayMs: 1, maxDelayMs: 20 };
+        const casOnly = withoutUpdate(store);
+        await Promise.all(hosts.map(async (host, index) => {
+          for (let round = 0; round < ROUNDS_PER_HOST; round += 1) {
+            const update = await updateHostList(index % 2 === 0 ? store : casOnly, host, new Date(), options);
+            assert.ok(host in update.list);
+          }
+        }));
+        assert.deepEqual(Object.keys(JSON.parse((await store.get("list.json"))?.body ?? "{}") as Record<string, string>).sort(), hosts);
+      }));
+    }
 
     it("writeSample stores history, latest and list.json, and a second document of the same second gets _1", withStore(async (store) => {
       const first = { timestamp: "2025-08-05T14:30:22Z", hostname: "server01", n: 1 };

@@ -154,8 +154,8 @@ export function createSampleWriter(store: ObjectStore, options: SampleWriterOpti
       const host = validateHostname(document.hostname);
       const time = sampleTime(document);
       // list.json is read while the history object is written: one round trip less a tick on S3. A read
-      // cannot change what readers see, and the writes keep their order.
-      const firstRead = mode === "always" && keeper.listsEveryUpload ? store.get(listKey(prefix)) : undefined;
+      // cannot change what readers see, and the writes keep their order. A store with `update` reads it then.
+      const firstRead = mode === "always" && keeper.listsEveryUpload && !store.update ? store.get(listKey(prefix)) : undefined;
       firstRead?.catch(() => undefined); // a failed read is seen where it is awaited, or not at all when the sample fails first
       const history = await putHistory(store, host, time, json, prefix, verify);
       const latest = latestKey(host, prefix);

@@ -176,21 +176,15 @@ export class SinkLane {
 
   /** One write under the sink's timeout; its signal aborts on timeout or when shutdown gives up on it. */
   private attempt(document: MetricsDocument, json: string, kind: Omit<Delivery, "signal">): Promise<void> {
-    const abort = lazyAbort();
+    const delivery = new LaneDelivery(kind.replay, kind.latest);
     let timer: LateTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = new LateTimer(this.timeoutMs, () => {
         const error = new Error(`timed out after ${this.timeoutMs} ms`);
-        abort.abort(error);
+        delivery.abort(error);
         reject(error);
       });
     });
-    const delivery: Delivery = {
-      ...kind,
-      get signal() {
-        return abort.signal();
-      },
-    };
     const write = new Promise<unknown>((resolve) => resolve(this.write(document, json, delivery)));
     const tracked: Promise<void> = Promise.race([write, timeout]).then(
       () => undefined,
@@ -200,7 +194,7 @@ export class SinkLane {
       if (this.inFlight === tracked) this.inFlight = this.abortInFlight = undefined;
     });
     this.inFlight = tracked;
-    this.abortInFlight = () => abort.abort(new Error("the agent is stopping"));
+    this.abortInFlight = () => delivery.abort(new Error("the agent is stopping"));
     this.stats.runs += 1;
     return tracked;
   }
@@ -299,25 +293,28 @@ export class SinkLane {
 }
 
 /**
- * An AbortController made only when a sink asks for the signal: the file sink never does, and making one per
- * write showed in the tick's profile. An abort before the first request is remembered.
+ * One write's Delivery. Its AbortController is made only when the sink asks for the signal: the file sink never
+ * does, and making one per write showed in the tick's profile. An abort before the first request is remembered.
+ * A class, where an object literal with a getter is built by V8 at run time on every write.
  */
-function lazyAbort(): { signal(): AbortSignal; abort(reason: Error): void } {
-  let controller: AbortController | undefined;
-  let reason: Error | undefined;
-  return {
-    signal() {
-      if (!controller) {
-        controller = new AbortController();
-        if (reason) controller.abort(reason);
-      }
-      return controller.signal;
-    },
-    abort(why) {
-      reason ??= why;
-      controller?.abort(why);
-    },
-  };
+class LaneDelivery implements Delivery {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  constructor(readonly replay: boolean, readonly latest: boolean) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
 }
 
 function parseDocument(json: string): MetricsDocument | undefined {

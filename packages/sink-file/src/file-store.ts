@@ -9,6 +9,7 @@ import {
   type ObjectStore,
   type PutOptions,
   type StoredObject,
+  type UpdateResult,
 } from "@resourcemonitor/layout";
 
 export interface FileStoreOptions {
@@ -39,7 +40,7 @@ export function fileKeyProblem(key: string): string | undefined {
     if (segment === "") return "has an empty segment (leading, trailing or double '/')";
     if (segment === "." || segment === "..") return "has a '.' or '..' segment";
     if (segment.startsWith(".")) return `has a segment starting with '.' ("${segment}"), reserved for temporary and lock files`;
-    if (Buffer.byteLength(segment) > MAX_NAME_BYTES) return `has a segment longer than ${MAX_NAME_BYTES} bytes`;
+    if (!fitsUtf8Bytes(segment, MAX_NAME_BYTES)) return `has a segment longer than ${MAX_NAME_BYTES} bytes`;
   }
   return undefined;
 }
@@ -72,6 +73,18 @@ function stored(body: string): StoredObject {
       return versionOf(body);
     },
   };
+}
+
+/**
+ * What a write returns: the version, digested only when asked for. A class, where `stored` is an object literal
+ * with a getter, which V8 builds at run time each time: a tick writes two files and reads none.
+ */
+class Written {
+  constructor(private readonly body: string) {}
+
+  get version(): string {
+    return versionOf(this.body);
+  }
 }
 
 /**
@@ -145,6 +158,18 @@ class FileStore implements ObjectStore {
     return this.replace(file, body);
   }
 
+  /** Read, change and write under the key's lock: the lock `put` with `ifMatch` takes, so the two exclude each other. */
+  async update(key: string, change: (current: string | undefined) => string | undefined): Promise<UpdateResult> {
+    const file = this.pathOf(key);
+    return this.withLock(file, () => {
+      const current = readIfPresent(file);
+      const next = change(current);
+      if (next === undefined) return { current, written: false };
+      this.moveIntoPlace(this.writeTemp(file, next), file);
+      return { current, written: true };
+    });
+  }
+
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
     const folderKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
     if (folderKey !== "") this.pathOf(folderKey.slice(0, -1));
@@ -198,9 +223,9 @@ class FileStore implements ObjectStore {
    */
   private replace(file: string, body: string): { version: string } {
     const created = this.lastCreated;
-    if (created?.body === body && this.canLink && this.replaceWithLink(created.file, file)) return stored(body);
+    if (created?.body === body && this.canLink && this.replaceWithLink(created.file, file)) return new Written(body);
     this.moveIntoPlace(this.writeTemp(file, body), file);
-    return stored(body);
+    return new Written(body);
   }
 
   private replaceWithLink(source: string, file: string): boolean {
@@ -226,7 +251,7 @@ class FileStore implements ObjectStore {
       removeQuietly(temp);
     }
     this.lastCreated = { file, body };
-    return stored(body);
+    return new Written(body);
   }
 
   private async replaceIfMatch(key: string, file: string, body: string, expected: string): Promise<{ version: string }> {
@@ -234,7 +259,7 @@ class FileStore implements ObjectStore {
       const current = readIfPresent(file);
       if (current === undefined || versionOf(current) !== expected) throw new PreconditionFailedError(key, "ifMatch");
       this.moveIntoPlace(this.writeTemp(file, body), file);
-      return stored(body);
+      return new Written(body);
     });
   }
 

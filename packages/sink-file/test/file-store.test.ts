@@ -29,7 +29,7 @@ async function everything(dir: string): Promise<string[]> {
 objectStoreConformance("file store", async () => {
   const dir = await tempDir();
   return { store: createFileStore(join(dir, "store")), cleanup: () => rm(dir, { recursive: true, force: true }) };
-});
+}, { update: true });
 
 describe("file store specifics", () => {
   test("keys are files under the directory, folders created as needed, no temp file left behind", () => withDir(async (dir) => {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PluginOptionsError, Runtime, type MetricsDocument } from "@resourcemonitor/runtime";
 import { captureLogger, testSettings } from "@resourcemonitor/runtime/testing";
 import fileSink from "../src/index.js";
@@ -14,6 +14,11 @@ const DOCUMENT: MetricsDocument = {
   memory: { virtual: { total: 16777216000, available: 8388608000, used: 8388608000, percent: 50, free: 8388608000 } },
   gpu: [],
 };
+
+/** A folder's entries (recursive or not), less list.json's lock base: the one hidden file the store keeps. */
+async function entries(dir: string, recursive = false): Promise<string[]> {
+  return (await readdir(dir, { recursive })).filter((name) => basename(name) !== ".list.json.lockbase").sort();
+}
 
 async function withSink(
   options: Record<string, unknown>,
@@ -47,7 +52,7 @@ test("a sample lands in <host>.json, history/<host>/<YYYYMMDD_HHMMSS>.json and l
   assert.deepEqual(Object.keys(list), ["server01"]);
   assert.match(list.server01 ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.ok(Date.parse(list.server01 ?? "") >= Math.floor(before / 1000) * 1000, "list.json has the upload time");
-  assert.deepEqual((await readdir(dataDir, { recursive: true })).sort(), ["history", join("history", "server01"), join("history", "server01", "20250805_143022.json"), "list.json", "server01.json"]);
+  assert.deepEqual(await entries(dataDir, true), ["history", join("history", "server01"), join("history", "server01", "20250805_143022.json"), "list.json", "server01.json"]);
   const started = lines.filter((line) => line.level === "info" && line.msg.includes(dataDir));
   assert.equal(started.length, 1, JSON.stringify(lines));
   assert.equal(started[0]?.dir, dataDir);
@@ -69,7 +74,7 @@ test("dir and prefix options place the store elsewhere", () => withSink({}, asyn
   runtime.use({ definition: fileSink, options: { dir: join(dataDir, "elsewhere"), prefix: "fleet-a" } });
   await runtime.start();
   await runtime.emit(DOCUMENT);
-  assert.deepEqual((await readdir(join(dataDir, "elsewhere", "fleet-a"))).sort(), ["history", "list.json", "server01.json"]);
+  assert.deepEqual(await entries(join(dataDir, "elsewhere", "fleet-a")), ["history", "list.json", "server01.json"]);
   assert.deepEqual(await readdir(dataDir), ["elsewhere"]);
 }));
 
