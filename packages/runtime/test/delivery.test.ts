@@ -106,7 +106,9 @@ test("retries back off exponentially, capped, while the sink stays down; the sti
   const gaps = sink.state.attemptTimes.slice(1).map((time, index) => time - (sink.state.attemptTimes[index] as number));
   assert.ok(gaps.length >= 6 && gaps.length <= 25, `${gaps.length} retries in 1.5 s`);
   assert.ok(gaps.every((gap) => gap <= 200), `capped: ${gaps.join(",")}`);
-  assert.ok((gaps[0] as number) < 40 && gaps.slice(-3).every((gap) => gap >= 70), `grows: ${gaps.join(",")}`);
+  // Growth, not exact times: on a loaded machine the first retry (20 ms plus jitter) can come 20 ms late.
+  const lastThree = gaps.slice(-3);
+  assert.ok((gaps[0] as number) < Math.min(...lastThree) && lastThree.every((gap) => gap >= 70), `grows: ${gaps.join(",")}`);
   const stillDown = lines.filter((line) => /^sink flaky still down after \d+ s: connection refused; 1 samples spooled \(\d+ bytes\), 0 dropped$/.test(line.msg));
   assert.ok(stillDown.length >= 2 && stillDown.length <= 6, `${stillDown.length} still-down reports`);
 }));
