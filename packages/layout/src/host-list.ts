@@ -250,8 +250,10 @@ async function updateInPlace(
     return `${JSON.stringify(merged.list, null, 2)}\n`;
   }, { contentType: JSON_CONTENT_TYPE });
   if (!merged || merged.corrupt) return undefined;
-  const round = { key, attempts: 1, corruptCopies: [] };
-  return listedAsRead ? { ...merged, list: listedAsRead, dropped: [], ...round, written: false } : { ...merged, ...round, written: true };
+  // Object literals, not spreads: unoptimized (--no-opt), a spread copies property by property into a new shape.
+  const { list, legacy, dropped } = merged;
+  if (listedAsRead) return { list: listedAsRead, corrupt: false, legacy, dropped: [], key, attempts: 1, corruptCopies: [], written: false };
+  return { list, corrupt: false, legacy, dropped, key, attempts: 1, corruptCopies: [], written: true };
 }
 
 /** Whether the list text holds `host` with an upload time at or after `since` (and not a day past it: garbage). */

@@ -159,10 +159,8 @@ export function createSampleWriter(store: ObjectStore, options: SampleWriterOpti
       firstRead?.catch(() => undefined); // a failed read is seen where it is awaited, or not at all when the sample fails first
       const history = await putHistory(store, host, time, json, prefix, verify);
       const latest = latestKey(host, prefix);
-      const written = { historyKey: history.key, latestKey: latest, historyExisted: history.existed };
-      if (!(await putLatest(store, latest, json, time, mode))) return { ...written, hostList: undefined, listError: undefined };
-      const listing = await keeper.uploaded(host, now, firstRead);
-      return { ...written, hostList: listing.update, listError: listing.error };
+      const listing = (await putLatest(store, latest, json, time, mode)) ? await keeper.uploaded(host, now, firstRead) : undefined;
+      return { historyKey: history.key, latestKey: latest, historyExisted: history.existed, hostList: listing?.update, listError: listing?.error };
     },
     idle: () => keeper.idle(),
     close: () => keeper.close(),

@@ -1,4 +1,4 @@
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -8,7 +8,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * are copied, never shared, so a later merge into `target` cannot change `source`.
  */
 export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
-  for (const key of Object.keys(source)) {
+  // for…in, not for…of Object.keys(): the agent runs unoptimized (--no-opt), where each for…of step allocates an
+  // iterator result; the merges of a tick were a tenth of what it allocated.
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
     const value = source[key];
     const current = target[key];
     if (isPlainObject(current) && isPlainObject(value)) {

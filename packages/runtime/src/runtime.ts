@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_DELIVERY, SinkLane, type DeliveryOptions, type SinkHealth } from "./delivery.js";
 import { createHooks } from "./hooks.js";
 import { LateTimer } from "./late-timer.js";
-import { deepMerge } from "./merge.js";
+import { deepMerge, isPlainObject } from "./merge.js";
 import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 import { compile, formatErrors } from "./validation.js";
 import type {
@@ -303,7 +303,13 @@ export class Runtime {
     const fn = async (tick: TickSample): Promise<void> => {
       const fragment: Record<string, unknown> = {};
       let open = true;
-      const sample: Sample = { time: tick.time, merge: (part) => void (open && deepMerge(fragment, part)) };
+      const sample: Sample = {
+        time: tick.time,
+        merge: (part) => {
+          if (!isPlainObject(part)) throw new TypeError(`sample.merge() takes an object of fields, got ${part === null ? "null" : Array.isArray(part) ? "an array" : typeof part}`);
+          if (open) deepMerge(fragment, part);
+        },
+      };
       try {
         await Promise.race([run(sample), tick.deadline(plugin.timeoutMs)]);
         const problems = plugin.validateFragment?.(fragment) === false ? formatErrors(plugin.validateFragment.errors) : [];

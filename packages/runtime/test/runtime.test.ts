@@ -53,6 +53,8 @@ for (const [label, bad, expected] of [
     }),
     /plugin bad: fragment failed its schema: \$\.bad\.level: must be number/,
   ],
+  ["merges null", collector("bad", (merge) => merge(null as never)), /plugin bad: sample\.merge\(\) takes an object of fields, got null/],
+  ["merges an array", collector("bad", (merge) => merge([1, 2] as never)), /plugin bad: sample\.merge\(\) takes an object of fields, got an array/],
 ] as const) {
   test(`a collector that ${label} loses only its own fragment, with one warning`, async () => {
     const { runtime, lines } = setup();
