@@ -83,6 +83,18 @@ describe("file store specifics", () => {
     assert.match(fileKeyProblem(`${"x".repeat(256)}.json`) ?? "", /longer than 255 bytes/);
   }));
 
+  test("a key in a folder already written to is still checked in full: its own name, and any '/' after the folder", () => withDir(async (dir) => {
+    const store = createFileStore(dir);
+    await store.put("history/h/a.json", "{}");
+    const bad = ["history/h/.a.json.lock", "history/h/", "history/h//a.json", "history/h/..", "history/h/a\\b.json", "history/h/nul\0.json", `history/h/${"x".repeat(256)}`];
+    for (const key of bad) {
+      await assert.rejects(store.put(key, "x"), /cannot be stored in/, JSON.stringify(key));
+      await assert.rejects(store.get(key), /cannot be stored in/, JSON.stringify(key));
+    }
+    await store.put("history/h/b.json", "{}");
+    assert.deepEqual(await everything(dir), ["history", "history/h", "history/h/a.json", "history/h/b.json"]);
+  }));
+
   test("get of a folder or of a path through a file is undefined", () => withDir(async (dir) => {
     const store = createFileStore(dir);
     await store.put("history/h/a.json", "{}");
