@@ -9,7 +9,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  */
 export function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
   // for…in, not for…of Object.keys(): the agent runs unoptimized (--no-opt), where each for…of step allocates an
-  // iterator result; the merges of a tick were a tenth of what it allocated.
+  // iterator result: about 5 of the 65 KB a tick allocated (npm run bench:alloc).
   for (const key in source) {
     if (!Object.hasOwn(source, key)) continue;
     const value = source[key];

@@ -18,7 +18,10 @@ export interface MetricsDocument {
 export interface Sample {
   /** The wall-clock slot this tick belongs to (a multiple of the interval). */
   readonly time: Date;
-  /** Deep-merges a fragment (e.g. `{ cpu: { usage_percent: 3.1 } }`) into this plugin's contribution. */
+  /**
+   * Deep-merges a fragment (e.g. `{ cpu: { usage_percent: 3.1 } }`) into this plugin's contribution; throws a
+   * TypeError for anything that is no object of fields (null, an array, a number…), which fails the plugin's tick.
+   */
   merge(fragment: Record<string, unknown>): void;
 }
 
