@@ -117,7 +117,9 @@ export class HostListKeeper {
     // Not listed yet (or every upload updates list.json): in the upload. A periodic writer starting with its
     // entry already fresh in list.json (a restart) leaves it as it is.
     const skipIfListedSince = this.periodic ? now.getTime() - this.periodMs / 2 : undefined;
-    return this.inline(() => updateHostList(this.store, host, now, { ...this.options, skipIfListedSince, firstRead }), now);
+    // The options as given when nothing is added: a spread copy each upload cost more than the list.json merge.
+    const options = skipIfListedSince === undefined && firstRead === undefined ? this.options : { ...this.options, skipIfListedSince, firstRead };
+    return this.inline(() => updateHostList(this.store, host, now, options), now);
   }
 
   /** Resolves once no background refresh is under way (one waiting for its time is not waited for). */

@@ -197,8 +197,8 @@ async function keepCorruptCopy(store: ObjectStore, text: string, now: Date, pref
 export async function updateHostList(store: ObjectStore, host: string, now: Date, options: UpdateHostListOptions = {}): Promise<HostListUpdate> {
   const { prefix = "", maxAttempts = 10, maxAgeMs, baseDelayMs = 25, maxDelayMs = 1000, verify = false, skipIfListedSince, firstRead } = options;
   const key = listKey(prefix);
-  if (store.update && !verify && !firstRead) {
-    const update = await updateInPlace(store.update.bind(store), key, host, now, maxAgeMs, skipIfListedSince);
+  if (canUpdate(store) && !verify && !firstRead) {
+    const update = await updateInPlace(store, key, host, now, maxAgeMs, skipIfListedSince);
     if (update) return update;
   }
   const corruptCopies: string[] = [];
@@ -230,8 +230,14 @@ export async function updateHostList(store: ObjectStore, host: string, now: Date
  * `undefined`, with nothing written, when the list read is corrupt: its text is kept aside first, by the
  * compare-and-swap path.
  */
+type UpdatingStore = ObjectStore & Required<Pick<ObjectStore, "update">>;
+
+function canUpdate(store: ObjectStore): store is UpdatingStore {
+  return store.update !== undefined;
+}
+
 async function updateInPlace(
-  update: NonNullable<ObjectStore["update"]>,
+  store: UpdatingStore,
   key: string,
   host: string,
   now: Date,
@@ -240,7 +246,7 @@ async function updateInPlace(
 ): Promise<HostListUpdate | undefined> {
   let merged: HostListMerge | undefined;
   let listedAsRead: HostList | undefined;
-  await update(key, (current) => {
+  await store.update(key, (current) => {
     merged = mergeHostList(current, host, now, maxAgeMs);
     if (merged.corrupt) return undefined;
     if (skipIfListedSince !== undefined && current !== undefined && listedSince(current, host, skipIfListedSince)) {
