@@ -5,20 +5,20 @@
 // measuring, and no memory reducer; used heap is read before and after each phase, and a GC during the run fails it.
 // Usage: node bench/tick-alloc.mjs [--ticks 200] [--config FILE]
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
+import { agentNodeFlags } from "./agent-flags.mjs";
 import { createLogger, loadConfig } from "@resourcemonitor/runtime";
 const { createAgent, DEFAULT_COLLECTORS } = await import("../packages/agent/dist/src/index.js");
 
 const MEASURING_FLAGS = ["--min-semi-space-size=64", "--max-semi-space-size=64", "--no-memory-reducer"];
 if (!process.execArgv.includes(MEASURING_FLAGS[0])) {
-  const bin = readFileSync(new URL("../packages/agent/bin/resourcemonitor.js", import.meta.url), "utf8");
   // Only the flags that change what code allocates (--no-opt: no escape analysis); the GC flags would cap the young generation.
-  const agentFlags = bin.split("\n")[0].split(" node ")[1].split(" ").filter((flag) => !/^--(max-semi-space-size|optimize-for-size)/.test(flag));
+  const agentFlags = agentNodeFlags().filter((flag) => !/^--(max-semi-space-size|optimize-for-size)/.test(flag));
   const run = spawnSync(process.execPath, [...agentFlags, ...MEASURING_FLAGS, ...process.argv.slice(1)], { stdio: "inherit" });
   process.exit(run.status ?? 1);
 }

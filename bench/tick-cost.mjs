@@ -10,6 +10,7 @@ import { tmpdir, cpus, totalmem, release } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { AGENT_BIN, agentNodeFlags } from "./agent-flags.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "60" }, warmup: { type: "string", default: "30" }, json: { type: "string" } } });
@@ -65,10 +66,10 @@ const dataDir = await mkdtemp(join(tmpdir(), "rm-bench-"));
 const historyDir = join(dataDir, "history", "bench-host");
 const floorDir = join(dataDir, "floor");
 const floorHistoryDir = join(floorDir, "history", "floor-host");
-const agentFlags = (await readFile(join(root, "packages/agent/bin/resourcemonitor.js"), "utf8")).split("\n")[0].split(" node ")[1].split(" ");
+const agentFlags = agentNodeFlags();
 const agents = [
   // Started as the installed command is (its shebang sets node's flags).
-  start("resourcemonitor run (file sink)", join(root, "packages/agent/bin/resourcemonitor.js"), [
+  start("resourcemonitor run (file sink)", AGENT_BIN, [
     "run", "--interval", "1", "--hostname", "bench-host", "--data-dir", dataDir, "--log-level", "warn",
   ], { RESOURCEMONITOR_ENV_FILE: join(dataDir, "no-env-file") }),
   start("systeminformation loop (currentLoad, mem, cpuCurrentSpeed, cpuTemperature)", process.execPath, ["bench/si-loop.mjs", "1000"]),

@@ -11,6 +11,7 @@ import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { AGENT_BIN, agentNodeFlags } from "../agent-flags.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values } = parseArgs({
@@ -157,11 +158,10 @@ const s3 = await startS3Server({ buckets: ["peers-bench"], recordRequests: false
 const exporterPort = await freePort();
 await writeFile(join(dir, "collectd.conf"), collectdConfig(dir));
 const noEnvFile = { RESOURCEMONITOR_ENV_FILE: join(dir, "no-env-file") };
-const agentBin = join(root, "packages/agent/bin/resourcemonitor.js");
-const agentFlags = readFileSync(agentBin, "utf8").split("\n")[0].split(" node ")[1].split(" ");
+const agentFlags = agentNodeFlags();
 const agents = [
-  start("resourcemonitor, file sink", agentBin, ["run", "--interval", "1", "--hostname", "bench-file", "--data-dir", join(dir, "store"), "--log-level", "warn"], noEnvFile),
-  start("resourcemonitor, S3 sink (local server)", agentBin, ["run", "--interval", "1", "--hostname", "bench-s3", "--data-dir", join(dir, "store-s3"), "--log-level", "warn"], {
+  start("resourcemonitor, file sink", AGENT_BIN, ["run", "--interval", "1", "--hostname", "bench-file", "--data-dir", join(dir, "store"), "--log-level", "warn"], noEnvFile),
+  start("resourcemonitor, S3 sink (local server)", AGENT_BIN, ["run", "--interval", "1", "--hostname", "bench-s3", "--data-dir", join(dir, "store-s3"), "--log-level", "warn"], {
     ...noEnvFile,
     S3_BUCKET_NAME: "peers-bench",
     AWS_ENDPOINT_URL_S3: s3.endpoint,

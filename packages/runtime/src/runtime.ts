@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_DELIVERY, SinkLane, type DeliveryOptions, type SinkHealth } from "./delivery.js";
 import { createHooks } from "./hooks.js";
 import { LateTimer } from "./late-timer.js";
-import { deepMerge, isPlainObject } from "./merge.js";
+import { assertFields, deepMerge } from "./merge.js";
 import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 import { compile, formatErrors } from "./validation.js";
 import type {
@@ -306,7 +306,7 @@ export class Runtime {
       const sample: Sample = {
         time: tick.time,
         merge: (part) => {
-          if (!isPlainObject(part)) throw new TypeError(`sample.merge() takes an object of fields, got ${part === null ? "null" : Array.isArray(part) ? "an array" : typeof part}`);
+          assertFields(part, "sample.merge()");
           if (open) deepMerge(fragment, part);
         },
       };
