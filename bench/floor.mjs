@@ -15,7 +15,7 @@ const lockBase = `${dir}/.list.json.lockbase`;
 const lock = `${dir}/.list.json.lock`;
 const listFile = `${dir}/list.json`;
 writeFileSync(lockBase, "");
-const CREATE_NEW = { flag: "wx" };
+const CREATE_NEW = { flag: "wx", encoding: "utf8" }; // with the encoding, Node writes in one C++ call
 const procStat = openSync("/proc/stat", "r");
 const procMeminfo = openSync("/proc/meminfo", "r");
 const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -25,8 +25,8 @@ let counter = 0;
 const readProc = (descriptor, length) => buffer.toString("latin1", 0, Math.min(length, readSync(descriptor, buffer, 0, buffer.length, 0)));
 const temp = (folder, name) => `${folder}/.${name}.${process.pid}.${(counter += 1)}.tmp`;
 
-function tick(now) {
-  const second = new Date(now - (now % 1000));
+function tick(slot) {
+  const second = new Date(slot);
   const timestamp = `${second.toISOString().slice(0, 19)}Z`;
   // A document of the agent's size (about 400 bytes) from what was read.
   const document = JSON.stringify({ timestamp, hostname: host, cpu: readProc(procStat, 160), memory: readProc(procMeminfo, 160) });
@@ -59,12 +59,17 @@ function tick(now) {
   unlinkSync(lock);
 }
 
+// A timer may fire a little before its slot: the slot, not the clock, names the second, and the next slot is
+// always a later one (else two ticks could share a second and the second's history key).
+let slot = 0;
 function schedule() {
+  const now = Date.now();
+  slot = Math.max(slot + 1000, now - (now % 1000) + 1000);
+  const due = slot;
   setTimeout(() => {
-    const now = Date.now();
     schedule();
-    tick(now);
-  }, 1000 - (Date.now() % 1000));
+    tick(due);
+  }, due - now);
 }
 schedule();
 process.on("SIGTERM", () => process.exit(0));

@@ -21,10 +21,18 @@ export interface StatSnapshot {
   perCpu: CpuTimes[];
 }
 
+/**
+ * The counters after the line's name. Loops, not map/some/reduce with callbacks, here and in usagePercent: the
+ * agent runs unoptimized, where each callback is an interpreted call, ten per line and field list each tick.
+ */
 function parseCounters(fields: string[]): CpuTimes | null {
-  const counters = fields.slice(1, 1 + FIELD_COUNT).map(Number);
-  if (counters.length < MIN_FIELDS || counters.some((value) => !Number.isFinite(value))) return null;
-  while (counters.length < FIELD_COUNT) counters.push(0);
+  if (fields.length - 1 < MIN_FIELDS) return null;
+  const counters: number[] = [];
+  for (let field = 1; field <= FIELD_COUNT; field += 1) {
+    const value = field < fields.length ? Number(fields[field]) : 0;
+    if (!Number.isFinite(value)) return null;
+    counters.push(value);
+  }
   return counters;
 }
 
@@ -49,10 +57,15 @@ export function parseStat(text: string): StatSnapshot | null {
  * not busy, steal is. 0.0 when no time passed.
  */
 export function usagePercent(before: CpuTimes, after: CpuTimes): number {
-  const deltas = after.map((value, field) => Math.max(0, value - (before[field] ?? 0)));
-  const delta = (field: number): number => deltas[field] ?? 0;
-  const total = deltas.reduce((sum, value) => sum + value, 0) - delta(GUEST) - delta(GUEST_NICE);
-  const busy = total - delta(IDLE) - delta(IOWAIT);
+  let total = 0;
+  let idle = 0;
+  for (let field = 0; field < after.length; field += 1) {
+    if (field === GUEST || field === GUEST_NICE) continue;
+    const delta = Math.max(0, (after[field] as number) - (before[field] ?? 0));
+    total += delta;
+    if (field === IDLE || field === IOWAIT) idle += delta;
+  }
+  const busy = total - idle;
   // Only reachable when guest time grew while user/nice went backwards; psutil would report a meaningless ratio.
   if (total <= 0 || busy < 0) return 0;
   return roundPercent((busy / total) * 100);

@@ -8,14 +8,7 @@ const TAB = 9;
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
 
-/** What `\s` matches in a /proc file: space, tab, CR, vertical tab, form feed. */
-function isSpace(code: number): boolean {
-  return code === SPACE || (code >= TAB && code <= 13);
-}
-
-function isDigit(code: number): boolean {
-  return code >= DIGIT_0 && code <= DIGIT_9;
-}
+const CR = 13;
 
 /**
  * `Name: <digits>` at the start of a line, the digits ending at whitespace or the line's end. The colon, not
@@ -54,13 +47,19 @@ function lineStartOf(text: string, head: string): number {
   return found < 0 ? -1 : found + 1;
 }
 
+/**
+ * The character tests are written out, not helper functions: unoptimized, a call per character was most of
+ * this parser's work.
+ */
 function addField(fields: Meminfo, text: string, start: number, colon: number): void {
-  const end = lineEnd(text, colon);
   let first = colon + 1;
-  while (first < end && (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB)) first += 1;
+  let code = text.charCodeAt(first);
+  while (code === SPACE || code === TAB) code = text.charCodeAt((first += 1));
   let last = first;
-  while (last < end && isDigit(text.charCodeAt(last))) last += 1;
-  if (last > first && (last === end || isSpace(text.charCodeAt(last)))) fields.set(text.slice(start, colon), Number(text.slice(first, last)) * 1024);
+  while (code >= DIGIT_0 && code <= DIGIT_9) code = text.charCodeAt((last += 1));
+  // The digits end the line (NaN past the text's end) or a space follows them (what `\s` matches: tab to CR, space).
+  const ended = Number.isNaN(code) || code === SPACE || (code >= TAB && code <= CR);
+  if (last > first && ended) fields.set(text.slice(start, colon), Number(text.slice(first, last)) * 1024);
 }
 
 /** Sum of the `low` watermarks (pages) of every zone in /proc/zoneinfo. */

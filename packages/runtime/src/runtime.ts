@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_DELIVERY, SinkLane, type DeliveryOptions, type SinkHealth } from "./delivery.js";
 import { createHooks } from "./hooks.js";
 import { LateTimer } from "./late-timer.js";
-import { assertFields, deepMerge } from "./merge.js";
+import { assertFields, copyInto, mergeTaking } from "./merge.js";
 import { BASE_DOCUMENT_SCHEMA } from "./schema.js";
 import { compile, formatErrors } from "./validation.js";
 import type {
@@ -216,9 +216,12 @@ export class Runtime {
     const timestamp = isoSecond(tick.time);
     const assembled: MetricsDocument = { timestamp, hostname: this.settings.hostname };
     let overwriters: LoadedPlugin[] | undefined;
+    // The fragments are the runtime's own copies: the document takes their objects, and leaves them as they are
+    // for a second assembly without the plugins that broke the first.
+    const owned = new Set<object>();
     for (const plugin of this.plugins) {
       const fragment = tick.fragments.get(plugin.index);
-      if (fragment) deepMerge(assembled, fragment, () => (overwriters ??= []).push(plugin));
+      if (fragment) mergeTaking(assembled, fragment, owned, () => (overwriters ??= []).push(plugin));
     }
     // No collector decides which host or second a document belongs to.
     assembled.timestamp = timestamp;
@@ -307,7 +310,7 @@ export class Runtime {
         time: tick.time,
         merge: (part) => {
           assertFields(part, "sample.merge()");
-          if (open) deepMerge(fragment, part);
+          if (open) copyInto(fragment, part);
         },
       };
       try {

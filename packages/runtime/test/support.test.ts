@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mergeTaking } from "../src/merge.js";
 import { deepMerge, jsonPath, roundPercent, loadPlugin, packageNameFor, redactSecrets } from "../src/index.js";
 
 test("redactSecrets hides secret-looking keys at any depth and keeps the rest", () => {
@@ -17,6 +18,31 @@ test("redactSecrets hides secret-looking keys at any depth and keeps the rest", 
 
 test("deepMerge merges objects and replaces arrays and scalars", () => {
   assert.deepEqual(deepMerge({ cpu: { a: 1, list: [1, 2] } }, { cpu: { b: 2, list: [3] } }), { cpu: { a: 1, b: 2, list: [3] } });
+});
+
+test("deepMerge copies the source's objects: a later merge into the target leaves the source as it was", () => {
+  const source = { cpu: { usage: { total: 1 } } };
+  const target = deepMerge({}, source);
+  deepMerge(target, { cpu: { usage: { idle: 2 } } });
+  assert.deepEqual(source, { cpu: { usage: { total: 1 } } });
+  assert.deepEqual(target, { cpu: { usage: { total: 1, idle: 2 } } });
+});
+
+test("mergeTaking takes the sources' objects, and merges into copies where two sources share a field", () => {
+  const cpu = { cpu: { usage_percent: 5, frequency: { current: 1 } } };
+  const thermal = { cpu: { temperatures: [] as unknown[], frequency: { max: 2 } } };
+  const document: Record<string, unknown> = {};
+  const replaced: string[] = [];
+  const owned = new Set<object>();
+  mergeTaking(document, cpu, owned, (key) => replaced.push(key));
+  assert.equal(document.cpu, cpu.cpu); // taken, not copied
+  mergeTaking(document, thermal, owned, (key) => replaced.push(key));
+  mergeTaking(document, { cpu: { usage_percent: 6 } }, owned, (key) => replaced.push(key));
+  assert.deepEqual(document, { cpu: { usage_percent: 6, frequency: { current: 1, max: 2 }, temperatures: [] } });
+  assert.equal((document.cpu as { temperatures: unknown }).temperatures, thermal.cpu.temperatures);
+  assert.deepEqual(cpu, { cpu: { usage_percent: 5, frequency: { current: 1 } } });
+  assert.deepEqual(thermal, { cpu: { temperatures: [], frequency: { max: 2 } } });
+  assert.deepEqual(replaced, ["usage_percent"]);
 });
 
 test("jsonPath turns JSON pointers into readable paths", () => {

@@ -101,8 +101,12 @@ function readIfPresent(file: string): string | undefined {
   }
 }
 
-/** `writeFileSync` flags for a file that must not exist yet (opened with O_CREAT | O_EXCL). */
-const CREATE_NEW = { flag: "wx" } as const;
+/**
+ * `writeFileSync` options for a file that must not exist yet (opened with O_CREAT | O_EXCL). The encoding is
+ * spelled out: only then does Node take its one-call C++ path (open, write and close), where options without
+ * one go through openSync, writeSync and closeSync in JavaScript (getOptions does not fill in defaults).
+ */
+const CREATE_NEW = { flag: "wx", encoding: "utf8" } as const;
 
 function removeQuietly(path: string): void {
   try {
