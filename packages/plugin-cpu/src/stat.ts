@@ -23,7 +23,7 @@ export interface StatSnapshot {
 
 /**
  * The counters after the line's name. Loops, not map/some/reduce with callbacks, here and in usagePercent: the
- * agent runs unoptimized, where each callback is an interpreted call, ten per line and field list each tick.
+ * agent runs unoptimized, where each callback is an interpreted call, ten per counter list.
  */
 function parseCounters(fields: string[]): CpuTimes | null {
   if (fields.length - 1 < MIN_FIELDS) return null;

@@ -1,6 +1,3 @@
-// The checks are written out in the loops below, not calls of a helper: the agent runs unoptimized (--no-opt),
-// where every call is an interpreted frame, and these loops visit each field of the document once or twice a tick.
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -21,7 +18,11 @@ export function deepMerge(target: Record<string, unknown>, source: Record<string
   return copyInto(target, source, onReplace);
 }
 
-/** deepMerge for a `source` already checked to be an object of fields. */
+/**
+ * deepMerge for a `source` already checked to be an object of fields. Its type checks are written out rather
+ * than calls of isPlainObject: the agent runs unoptimized, where each call is an interpreted frame, and this loop
+ * visits every field of every fragment each tick.
+ */
 export function copyInto(target: Record<string, unknown>, source: Record<string, unknown>, onReplace?: (key: string) => void): Record<string, unknown> {
   // for…in, not for…of Object.keys(): unoptimized, each for…of step allocates an iterator result.
   for (const key in source) {
