@@ -225,17 +225,17 @@ export async function updateHostList(store: ObjectStore, host: string, now: Date
   throw new HostListConflictError(key, maxAttempts);
 }
 
-/**
- * The update as one read-merge-write through the store's own `update` (no compare-and-swap, no retries);
- * `undefined`, with nothing written, when the list read is corrupt: its text is kept aside first, by the
- * compare-and-swap path.
- */
 type UpdatingStore = ObjectStore & Required<Pick<ObjectStore, "update">>;
 
 function canUpdate(store: ObjectStore): store is UpdatingStore {
   return store.update !== undefined;
 }
 
+/**
+ * The update as one read-merge-write through the store's own `update` (no compare-and-swap, no retries);
+ * `undefined`, with nothing written, when the list read is corrupt: its text is kept aside first, by the
+ * compare-and-swap path.
+ */
 async function updateInPlace(
   store: UpdatingStore,
   key: string,
