@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/fixtures/**", "**/testcases/**"] },
+  // bench/results holds benchmark output and device bundles, git-ignored like dist.
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/fixtures/**", "**/testcases/**", "bench/results/**", "resourcemonitor-data/**"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

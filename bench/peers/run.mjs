@@ -2,8 +2,8 @@
 // the same run on the same machine; prints whole-process CPU per tick, RSS and bytes written per sample.
 // Usage: node bench/peers/run.mjs [--seconds 60] [--warmup 30] [--json FILE] [--no-install]
 // Installs collectd-core and prometheus-node-exporter from Debian's packages when they are missing (root).
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { get } from "node:http";
 import { createServer } from "node:net";
@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AGENT_BIN, agentNodeFlags } from "../agent-flags.mjs";
+import { collectdConfig } from "./collectd.mjs";
+import { cpuFromSchedstat, cpuFromStat, median, rssBytes, sleep, startProcess, stopProcesses, writtenBytes } from "../process-stats.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values } = parseArgs({
@@ -24,8 +26,6 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
-const CLOCK_TICK_MS = 10; // USER_HZ is 100 on every Linux ABI
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ensurePackages() {
   const wanted = [
@@ -66,72 +66,7 @@ async function freePort() {
   return port;
 }
 
-function readProc(pid, file) {
-  return readFileSync(`/proc/${pid}/${file}`, "utf8");
-}
-
-/** utime+stime of the process and of its waited-for children, ms. */
-function cpuFromStat(pid) {
-  const text = readProc(pid, "stat");
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const ticks = (index) => Number(fields[index - 3]);
-  return (ticks(14) + ticks(15) + ticks(16) + ticks(17)) * CLOCK_TICK_MS;
-}
-
-/** Nanosecond-accurate CPU of every thread, ms (threads that exited during the run are not counted). */
-function cpuFromSchedstat(pid) {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readProc(pid, `task/${task}/schedstat`).split(" ")[0]);
-    } catch {
-      // thread exited
-    }
-  }
-  return total / 1e6;
-}
-
-function rssBytes(pid) {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readProc(pid, "status"))[1]) * 1024;
-}
-
-/** Bytes handed to write(2) and friends: files, sockets and pipes alike. */
-function writtenBytes(pid) {
-  return Number(/wchar: (\d+)/.exec(readProc(pid, "io"))[1]);
-}
-
-function start(name, command, args, env = {}) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
-  return { name, child, exited, stderr: () => stderr };
-}
-
-function median(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function collectdConfig(dir) {
-  return `Interval 1
-BaseDir "${dir}"
-PIDFile "${dir}/collectd.pid"
-PluginDir "/usr/lib/collectd"
-TypesDB "/usr/share/collectd/types.db"
-FQDNLookup false
-LoadPlugin cpu
-LoadPlugin memory
-LoadPlugin swap
-LoadPlugin cpufreq
-LoadPlugin thermal
-LoadPlugin csv
-<Plugin csv>
-  DataDir "${dir}/csv"
-  StoreRates false
-</Plugin>
-`;
-}
+const start = (name, command, args, env = {}) => startProcess(name, command, args, { cwd: root, env });
 
 async function scrapeLoop(url, stop) {
   let scrapes = 0;
@@ -229,9 +164,7 @@ try {
     seconds: elapsed,
   };
 } finally {
-  for (const { child } of agents) child.kill("SIGTERM");
-  await Promise.all(agents.map(({ exited }) => Promise.race([exited, sleep(5000)])));
-  for (const { child } of agents) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await stopProcesses(agents);
   await s3.close();
   await rm(dir, { recursive: true, force: true });
 }
