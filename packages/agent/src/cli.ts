@@ -150,10 +150,59 @@ function logProcessWarnings(logger: Logger): void {
   });
 }
 
+interface SignalActions {
+  stop(): Promise<void>;
+  reload(): Promise<unknown>;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM (stop) and SIGHUP (reload) from the moment it is called. A signal that comes
+ * while the agent is still starting (loading plugins, replaying a spool) is acted on once it has started,
+ * where Node's default for SIGTERM would kill it half-started. Stops and reloads run one after another.
+ */
+function watchSignals(logger: Logger): { started(actions: SignalActions): void; stopped: Promise<void> } {
+  let actions: SignalActions | undefined;
+  let work: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  let reloadAsked = false;
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const stop = (running: SignalActions) => (work = work.then(() => running.stop()).then(markStopped));
+  const reload = (running: SignalActions) => {
+    logger.info("received SIGHUP: reloading the configuration");
+    work = work.then(() => running.reload());
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `received ${signal}: stopping (${actions ? "finishing the tick in flight, then flushing sinks" : "once start-up has finished"})`);
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    if (actions) stop(actions);
+  };
+  const onHangup = () => {
+    if (stopping) return;
+    if (actions) reload(actions);
+    else reloadAsked = true;
+  };
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGHUP", onHangup);
+  return {
+    started(running) {
+      actions = running;
+      if (stopping) stop(running);
+      else if (reloadAsked) reload(running);
+    },
+    stopped,
+  };
+}
+
 async function run(values: Values): Promise<number> {
   const config = await configure(values);
   const logger = loggerFor(config);
   logProcessWarnings(logger);
+  const signals = watchSignals(logger);
   const releaseStateDir = claimStateDir(config.stateDir);
   const parts = await createAgent(config, logger);
   logger.info(
@@ -176,28 +225,8 @@ async function run(values: Values): Promise<number> {
   process.on("uncaughtException", uncaught);
   process.on("unhandledRejection", uncaught);
   await runner.start();
-  // Reloads and the shutdown run one after another, never interleaved.
-  let work = Promise.resolve();
-  const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, `received ${signal}: stopping (finishing the tick in flight, then flushing sinks)`);
-      setTimeout(() => {
-        logger.error(`shutdown took longer than ${STOP_DEADLINE_MS} ms; exiting`);
-        process.exit(1);
-      }, STOP_DEADLINE_MS).unref();
-      work = work.then(() => runner.stop()).then(resolve);
-    };
-    const onHangup = () => {
-      if (stopping) return;
-      logger.info("received SIGHUP: reloading the configuration");
-      work = work.then(() => runner.reload(() => configure(values))).then(() => undefined);
-    };
-    process.on("SIGINT", onSignal).on("SIGTERM", onSignal).on("SIGHUP", onHangup);
-  });
-  await stopped;
+  signals.started({ stop: () => runner.stop(), reload: () => runner.reload(() => configure(values)) });
+  await signals.stopped;
   releaseStateDir();
   // A sink's socket to a frozen endpoint, or a plugin's leaked timer, must not keep a stopped agent alive.
   setTimeout(() => process.exit(0), 500).unref();

@@ -106,6 +106,21 @@ test("`status` says clearly when there is no agent, and reports a stopped one as
   assert.match(after.stdout, /^last tick: +\d{4}-.*Z \(\d+ s ago\); [1-9]\d* ticks, 0 skipped slots, 0 uncaught errors$/m);
 });
 
+test("SIGTERM while the agent is still starting stops it cleanly once started: exit 0, state directory released", { timeout: 30_000 }, async () => {
+  const cwd = await tempDir();
+  await writeFile(join(cwd, "resourcemonitor.config.json"), JSON.stringify({ interval: 1, hostname: "early-stop", collectors: ["memory", join(PLUGINS, "slow-start.mjs")] }));
+  const agent = startCli(["run"], { cwd });
+  try {
+    await waitFor(async () => (/slow-start: starting/.test(agent.stderr()) ? true : undefined), 10_000, "the plugin's start");
+  } finally {
+    agent.child.kill("SIGTERM");
+  }
+  const { code, stderr } = await agent.done;
+  assert.equal(code, 0, stderr.slice(-2000));
+  assert.match(stderr, /received SIGTERM: stopping \(once start-up has finished\)/);
+  await assert.rejects(readFile(join(cwd, "resourcemonitor-data", ".spool", "agent.pid")), { code: "ENOENT" }, "the state directory's lock is released");
+});
+
 test("a process warning from a plugin's dependency is one JSON log line, not Node's text between the log lines", { timeout: 30_000 }, async () => {
   const cwd = await tempDir();
   await writeFile(join(cwd, "resourcemonitor.config.json"), JSON.stringify({ interval: 1, hostname: "warned", collectors: ["memory", join(PLUGINS, "warns.mjs")] }));
