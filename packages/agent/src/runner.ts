@@ -127,6 +127,10 @@ export class AgentRunner {
         this.saveStatusIfDue();
       },
       onError: (error) => this.logger.error({ err: error }, "tick failed"),
+      onSkip: (first, count, overran) => {
+        const slots = count === 1 ? `slot ${first.toISOString()}` : `${count} slots from ${first.toISOString()}`;
+        this.logger.warn({ skippedFrom: first.toISOString(), skipped: count, overran: overran.toISOString() }, `skipped ${slots}: the tick of ${overran.toISOString()} ran past them (a stalled machine or disk); those seconds have no sample`);
+      },
     });
     this.scheduler.start();
   }

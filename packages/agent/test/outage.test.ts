@@ -32,7 +32,7 @@ test(`outage: connections refused ${REFUSE_S} s, then 503 for ${SLOWDOWN_S} s: n
     const seconds = historySeconds(keys);
     assert.equal(new Set(seconds).size, seconds.length, "no second stored twice");
     const logged = stderr.split("\n").filter((line) => /"level":(40|50)|"msg":"stopped"/.test(line));
-    assert.deepEqual(gaps(seconds), [], `no second missing; the agent's warnings and its last line:\n${logged.join("\n").slice(-3000)}`);
+    assert.deepEqual(gaps(seconds, stderr), [], `no second missing; the agent's warnings and its last line:\n${logged.join("\n").slice(-3000)}`);
     assert.ok(Math.min(...seconds) < outageStart / 1000 && Math.max(...seconds) > outageEnd / 1000, "the run covers the whole outage");
     assert.ok(seconds.length >= REFUSE_S + SLOWDOWN_S + 3, `${seconds.length} objects`);
 

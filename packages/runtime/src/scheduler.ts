@@ -23,13 +23,23 @@ export class Scheduler {
   private readonly graceMs: number;
   private readonly run: (slot: Date) => Promise<void>;
   private readonly onError: (error: unknown) => void;
+  private readonly onSkip: ((first: Date, count: number, overran: Date) => void) | undefined;
   private readonly clock: Clock;
 
-  constructor(options: { intervalMs: number; graceMs?: number; run: (slot: Date) => Promise<void>; onError: (error: unknown) => void; clock?: Clock }) {
+  /** `onSkip`: the first of `count` slots not run because the tick of `overran` ended past their start (and grace). */
+  constructor(options: {
+    intervalMs: number;
+    graceMs?: number;
+    run: (slot: Date) => Promise<void>;
+    onError: (error: unknown) => void;
+    onSkip?: (first: Date, count: number, overran: Date) => void;
+    clock?: Clock;
+  }) {
     this.intervalMs = options.intervalMs;
     this.graceMs = Math.min(options.graceMs ?? 0, options.intervalMs / 2);
     this.run = options.run;
     this.onError = options.onError;
+    this.onSkip = options.onSkip;
     this.clock = options.clock ?? Date;
   }
 
@@ -65,9 +75,13 @@ export class Scheduler {
       this.onError(error);
     } finally {
       const next = Math.max(slot + 1, Math.floor((this.clock.now() - this.graceMs) / this.intervalMs) + 1);
-      this.stats.skipped += next - slot - 1;
+      const skipped = next - slot - 1;
       this.inFlight = undefined;
       this.arm(next);
+      if (skipped > 0) {
+        this.stats.skipped += skipped;
+        this.onSkip?.(new Date((slot + 1) * this.intervalMs), skipped, new Date(slot * this.intervalMs));
+      }
     }
   }
 }

@@ -26,8 +26,9 @@ test("ticks land on wall-clock multiples of the interval, without drift", async 
   assert.equal(scheduler.stats.skipped, 0);
 });
 
-test("a tick that overruns skips and counts the missed slots instead of bunching them", async () => {
+test("a tick that overruns skips and counts the missed slots instead of bunching them, and reports which", async () => {
   const slots: number[] = [];
+  const skips: [number, number, number][] = [];
   const scheduler = new Scheduler({
     intervalMs: INTERVAL,
     run: async (slot) => {
@@ -35,6 +36,7 @@ test("a tick that overruns skips and counts the missed slots instead of bunching
       if (slots.length === 2) await new Promise((resolve) => setTimeout(resolve, INTERVAL * 2.5));
     },
     onError: (error) => assert.fail(String(error)),
+    onSkip: (first, count, overran) => skips.push([first.getTime(), count, overran.getTime()]),
   });
   scheduler.start();
   await new Promise((resolve) => setTimeout(resolve, INTERVAL * 7 + 50));
@@ -43,6 +45,7 @@ test("a tick that overruns skips and counts the missed slots instead of bunching
   const third = slots[2] ?? 0;
   assert.equal((third - second) / INTERVAL, 3, `slots ${slots.map((slot) => slot % 100000)}`);
   assert.equal(scheduler.stats.skipped, 2);
+  assert.deepEqual(skips, [[second + INTERVAL, 2, second]]);
   for (let index = 3; index < slots.length; index += 1) assert.equal((slots[index] ?? 0) - (slots[index - 1] ?? 0), INTERVAL);
 });
 
