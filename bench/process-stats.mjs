@@ -51,6 +51,17 @@ export function median(list) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** RSS of each process once a second for `seconds`; returns the readings and the seconds that passed. */
+export async function sampleRss(processes, seconds) {
+  const startedAt = Date.now();
+  const rss = processes.map(() => []);
+  while (Date.now() - startedAt < seconds * 1000) {
+    await sleep(1000);
+    processes.forEach(({ child }, index) => rss[index].push(rssBytes(child.pid)));
+  }
+  return { rss, elapsed: (Date.now() - startedAt) / 1000 };
+}
+
 /** Starts a measured process (stdout ignored, the end of stderr kept for an error message). */
 export function startProcess(name, command, args, { cwd, env = {} }) {
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });

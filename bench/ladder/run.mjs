@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AGENT_BIN, agentNodeFlags } from "../agent-flags.mjs";
 import { collectdConfig } from "../peers/collectd.mjs";
-import { cpuFromSchedstat, median, rssBytes, runsFromSchedstat, sleep, startProcess, stopProcesses } from "../process-stats.mjs";
+import { cpuFromSchedstat, median, runsFromSchedstat, sampleRss, sleep, startProcess, stopProcesses } from "../process-stats.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values } = parseArgs({
@@ -46,14 +46,8 @@ try {
   for (const rung of rungs) if (rung.child.exitCode !== null) throw new Error(`${rung.name} exited early: ${rung.stderr()}`);
   const measure = () => rungs.map(({ child }) => ({ cpu: cpuFromSchedstat(child.pid), runs: runsFromSchedstat(child.pid) }));
   const before = measure();
-  const startedAt = Date.now();
-  const rss = rungs.map(() => []);
-  while (Date.now() - startedAt < seconds * 1000) {
-    await sleep(1000);
-    rungs.forEach(({ child }, index) => rss[index].push(rssBytes(child.pid)));
-  }
+  const { rss, elapsed: ticks } = await sampleRss(rungs, seconds); // every process ticks once a second
   const after = measure();
-  const ticks = (Date.now() - startedAt) / 1000; // every process ticks once a second
   results = rungs.map(({ name }, index) => ({
     name,
     cpuMsPerTick: (after[index].cpu - before[index].cpu) / ticks,

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AGENT_BIN, agentNodeFlags } from "../agent-flags.mjs";
 import { collectdConfig } from "./collectd.mjs";
-import { cpuFromSchedstat, cpuFromStat, median, rssBytes, sleep, startProcess, stopProcesses, writtenBytes } from "../process-stats.mjs";
+import { cpuFromSchedstat, cpuFromStat, median, sampleRss, sleep, startProcess, stopProcesses, writtenBytes } from "../process-stats.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { values } = parseArgs({
@@ -133,14 +133,8 @@ try {
   const before = measure();
   const historyBefore = (await readdir(join(dir, "store", "history", "bench-file")).catch(() => [])).length;
   const s3Before = s3.counts();
-  const startedAt = Date.now();
-  const rss = agents.map(() => []);
-  while (Date.now() - startedAt < seconds * 1000) {
-    await sleep(1000);
-    agents.forEach(({ child }, index) => rss[index].push(rssBytes(child.pid)));
-  }
+  const { rss, elapsed } = await sampleRss(agents, seconds);
   const after = measure();
-  const elapsed = (Date.now() - startedAt) / 1000;
   const historyAfter = (await readdir(join(dir, "store", "history", "bench-file")).catch(() => [])).length;
   const s3After = s3.counts();
   stop.done = true;
